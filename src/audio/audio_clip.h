@@ -1,0 +1,18 @@
+// AudioClip: a whole mono recording as float samples in [-1, 1]. Value type, thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace voxgate::audio {
+
+struct AudioClip {
+  std::vector<float> samples;  // mono, nominally in [-1, 1]
+  int sample_rate_hz = 16000;
+
+  double DurationS() const {
+    return sample_rate_hz > 0 ? static_cast<double>(samples.size()) / sample_rate_hz : 0.0;
+  }
+};
+
+}  // namespace voxgate::audio

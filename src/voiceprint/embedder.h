@@ -1,0 +1,52 @@
+// Embedder: audio -> speaker embedding. Resamples to the model's rate, trims silence with the VAD,
+// cuts long speech into overlapping windows, embeds each, averages and L2-normalises. Holds shared
+// immutable parts only (model, fbank, VAD): Embed() is thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audio/audio_clip.h"
+#include "common/result.h"
+#include "dsp/silero_vad.h"
+#include "voiceprint/embedding_model.h"
+
+namespace voxgate::voiceprint {
+
+struct EmbedderConfig {
+  EmbeddingModelConfig model;
+  dsp::VadConfig vad;
+  bool use_vad = true;          // trim non-speech before embedding
+  double min_speech_s = 0.5;    // less net speech is refused with kUnusable ("no speech")
+  double window_s = 10.0;       // long speech is embedded in windows of this length ...
+  double window_overlap_s = 2.0;  // ... overlapping by this much, then averaged
+
+  Status Validate() const;
+  std::string ToString() const;
+};
+
+struct Embedding {
+  std::vector<float> vector;  // L2-normalised
+  double speech_s = 0.0;      // net speech that went into it
+  std::string model_id;       // ModelInfo::id
+};
+
+class Embedder {
+ public:
+  static Result<std::shared_ptr<Embedder>> Create(const EmbedderConfig& config);
+
+  Result<Embedding> Embed(const audio::AudioClip& clip) const;
+  const ModelInfo& model_info() const;
+  const EmbedderConfig& config() const { return config_; }
+
+ private:
+  Embedder(EmbedderConfig config, std::shared_ptr<EmbeddingModel> model,
+           std::unique_ptr<dsp::Fbank> fbank, std::shared_ptr<dsp::SileroVad> vad);
+  EmbedderConfig config_;
+  std::shared_ptr<EmbeddingModel> model_;
+  std::unique_ptr<dsp::Fbank> fbank_;
+  std::shared_ptr<dsp::SileroVad> vad_;  // null when use_vad is false
+};
+
+}  // namespace voxgate::voiceprint
