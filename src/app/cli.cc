@@ -2,13 +2,72 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/commands.h"
+
 namespace voxgate::app {
+
+namespace {
+
+void AddModelOptions(CLI::App* cmd, ModelOptions* m) {
+  cmd->add_option(
+      "--model", m->model_path,
+      "speaker model (.onnx); default $VOXGATE_MODEL_PATH or models/voxgate-starter.onnx");
+  cmd->add_option("--threads", m->num_threads, "ONNX Runtime threads per inference")
+      ->check(CLI::Range(1, 64));
+  cmd->add_flag("!--no-vad", m->use_vad, "embed the whole signal instead of VAD-trimmed speech");
+  cmd->add_option("--max-speech", m->max_speech_s,
+                  "use only the first S seconds of speech (0: all)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+}  // namespace
 
 int RunCli(int argc, char** argv) {
   CLI::App app{"voxgate: real-time voice gateway"};
   app.require_subcommand(1);
-  CLI11_PARSE(app, argc, argv);
-  return 0;
+
+  ModelOptions model;
+  EmbedOptions embed;
+  CLI::App* embed_cmd = app.add_subcommand("embed", "print the speaker embedding of an audio file");
+  embed_cmd->add_option("file", embed.file, "audio file")->required();
+  embed_cmd->add_flag("--json", embed.json, "JSON output (the default; kept for scripts)");
+  AddModelOptions(embed_cmd, &model);
+
+  CompareOptions compare;
+  CLI::App* compare_cmd = app.add_subcommand("compare", "score two recordings: same speaker?");
+  compare_cmd->add_option("a", compare.file_a, "first audio file")->required();
+  compare_cmd->add_option("b", compare.file_b, "second audio file")->required();
+  compare_cmd->add_option("--threshold", compare.threshold,
+                          "decision threshold (default: the model's calibrated one)");
+  AddModelOptions(compare_cmd, &model);
+
+  EvalOptions eval;
+  CLI::App* eval_cmd = app.add_subcommand(
+      "eval", "EER and minDCF over a folder of <speaker>/<utterance> audio files");
+  eval_cmd->add_option("dir", eval.dir, "folder; a file's speaker is its parent folder's name")
+      ->required();
+  eval_cmd->add_option("--trials", eval.trials_file,
+                       "trial list: lines 'enroll test target|nontarget' (paths under DIR)");
+  eval_cmd
+      ->add_option("--telephone", eval.telephone,
+                   "pass the audio through an 8 kHz G.711 channel first")
+      ->check(CLI::IsMember({"ulaw", "alaw"}));
+  eval_cmd->add_option("--jobs", eval.jobs, "parallel embeddings (default: one per core)")
+      ->check(CLI::NonNegativeNumber);
+  eval_cmd->add_option("--p-target", eval.p_target, "prior of a target trial for minDCF")
+      ->check(CLI::Range(1e-6, 0.5));
+  eval_cmd->add_flag("--json", eval.json, "JSON output");
+  AddModelOptions(eval_cmd, &model);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (*embed_cmd) return RunEmbed(model, embed);
+  if (*compare_cmd) return RunCompare(model, compare);
+  if (*eval_cmd) return RunEval(model, eval);
+  return 2;
 }
 
 }  // namespace voxgate::app

@@ -12,7 +12,7 @@ namespace voxgate {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok() && "Result built from an OK status");
     if (std::get<Status>(v_).ok()) v_ = InternalError("Result built from an OK status");
@@ -40,8 +40,8 @@ class [[nodiscard]] Result {
 #define VOXGATE_CONCAT_INNER(a, b) a##b
 #define VOXGATE_CONCAT(a, b) VOXGATE_CONCAT_INNER(a, b)
 /// `VOXGATE_ASSIGN_OR_RETURN(auto x, MakeX());` returns the error, or binds the value.
-#define VOXGATE_ASSIGN_OR_RETURN(lhs, expr)                                   \
-  auto VOXGATE_CONCAT(_voxgate_result_, __LINE__) = (expr);                   \
-  if (!VOXGATE_CONCAT(_voxgate_result_, __LINE__).ok())                       \
-    return VOXGATE_CONCAT(_voxgate_result_, __LINE__).status();               \
+#define VOXGATE_ASSIGN_OR_RETURN(lhs, expr)                     \
+  auto VOXGATE_CONCAT(_voxgate_result_, __LINE__) = (expr);     \
+  if (!VOXGATE_CONCAT(_voxgate_result_, __LINE__).ok())         \
+    return VOXGATE_CONCAT(_voxgate_result_, __LINE__).status(); \
   lhs = std::move(VOXGATE_CONCAT(_voxgate_result_, __LINE__)).value()

@@ -64,8 +64,8 @@ Status InternalError(std::string message);
 }  // namespace voxgate
 
 /// Returns from the enclosing function if `expr` (a Status) is not OK.
-#define VOXGATE_RETURN_IF_ERROR(expr)            \
-  do {                                           \
-    ::voxgate::Status _voxgate_status = (expr);  \
+#define VOXGATE_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::voxgate::Status _voxgate_status = (expr);        \
     if (!_voxgate_status.ok()) return _voxgate_status; \
   } while (0)

@@ -17,9 +17,10 @@ namespace voxgate::voiceprint {
 struct EmbedderConfig {
   EmbeddingModelConfig model;
   dsp::VadConfig vad;
-  bool use_vad = true;          // trim non-speech before embedding
-  double min_speech_s = 0.5;    // less net speech is refused with kUnusable ("no speech")
-  double window_s = 10.0;       // long speech is embedded in windows of this length ...
+  bool use_vad = true;            // trim non-speech before embedding
+  double min_speech_s = 0.5;      // less net speech is refused with kUnusable ("no speech")
+  double max_speech_s = 0.0;      // > 0: embed only the first this-many seconds of speech
+  double window_s = 10.0;         // long speech is embedded in windows of this length ...
   double window_overlap_s = 2.0;  // ... overlapping by this much, then averaged
 
   Status Validate() const;

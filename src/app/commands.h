@@ -1,0 +1,45 @@
+// The CLI sub-commands. Each returns a process exit status and prints its result on stdout and a
+// one-line error on stderr.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace voxgate::app {
+
+/// Options shared by every command that loads the speaker model.
+struct ModelOptions {
+  std::string model_path;  // empty: VOXGATE_MODEL_PATH, then models/voxgate-starter.onnx
+  int num_threads = 1;     // ONNX Runtime threads per inference
+  bool use_vad = true;
+  double max_speech_s = 0.0;  // > 0: only the first this-many seconds of speech
+};
+
+struct EmbedOptions {
+  std::string file;
+  bool json = false;
+};
+
+struct CompareOptions {
+  std::string file_a;
+  std::string file_b;
+  double threshold = -2.0;  // < -1: the model's calibrated threshold
+};
+
+struct EvalOptions {
+  std::string dir;
+  std::string trials_file;  // lines "enroll test target|nontarget"; empty: all pairs
+  std::string telephone;    // "", "ulaw" or "alaw": pass audio through an 8 kHz G.711 channel
+  int jobs = 0;             // parallel embeddings; 0: one per core
+  double p_target = 0.01;
+  bool json = false;
+};
+
+int RunEmbed(const ModelOptions& model, const EmbedOptions& options);
+int RunCompare(const ModelOptions& model, const CompareOptions& options);
+int RunEval(const ModelOptions& model, const EvalOptions& options);
+
+/// The model path that `model_path` (possibly empty) resolves to.
+std::string ResolveModelPath(const std::string& model_path);
+
+}  // namespace voxgate::app
