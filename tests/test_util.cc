@@ -14,7 +14,9 @@ std::string SpeechPath(const std::string& name) {
   return base + "/" + name;
 }
 
-std::string RepoPath(const std::string& name) { return std::string(VOXGATE_SOURCE_DIR) + "/" + name; }
+std::string RepoPath(const std::string& name) {
+  return std::string(VOXGATE_SOURCE_DIR) + "/" + name;
+}
 
 std::string VoxgateBinary() { return std::string(VOXGATE_BINARY_DIR) + "/voxgate"; }
 

@@ -18,9 +18,9 @@ struct Trial {
 };
 
 struct EerResult {
-  double eer = 0.0;              // equal error rate in [0, 1]
-  double threshold = 0.0;        // score threshold at the EER
-  double min_dcf = 0.0;          // normalised minimum detection cost
+  double eer = 0.0;        // equal error rate in [0, 1]
+  double threshold = 0.0;  // score threshold at the EER
+  double min_dcf = 0.0;    // normalised minimum detection cost
   double min_dcf_threshold = 0.0;
   size_t num_target = 0;
   size_t num_nontarget = 0;
