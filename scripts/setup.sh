@@ -21,7 +21,7 @@ build_pkgs=(
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libswscale-dev ffmpeg
   libopus-dev libspeexdsp-dev libwebrtc-audio-processing-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  libssl-dev libboost1.81-dev libsqlite3-dev
+  libssl-dev libboost1.81-dev libsqlite3-dev libkissfft-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
