@@ -106,6 +106,8 @@ BENCHMARK(BM_Fbank)->Arg(kDurationsS[0])->Arg(kDurationsS[1])->Unit(benchmark::k
 // Keeps each run's x_realtime for the comparison printed after the table.
 class CapturingReporter : public benchmark::ConsoleReporter {
  public:
+  // Colour only on a terminal, so that logs stay plain.
+  CapturingReporter() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
       auto it = run.counters.find("x_realtime");
