@@ -1,6 +1,11 @@
 // Silero VAD v5 on ONNX Runtime. The model (one ONNX session) is shared and immutable after load;
 // Detect() keeps its recurrent state in a per-call stream object, so concurrent calls are safe.
 // VadStream is per-stream state and is not thread-safe.
+//
+// Segmentation is Silero's get_speech_timestamps() (threshold / neg_threshold hysteresis,
+// min_speech_ms, min_silence_ms, speech_pad_ms; no max speech duration) made causal: a stream fed
+// in any chunk sizes gives exactly the segments Detect() gives for the whole clip, and those are
+// the segments get_speech_timestamps() gives for the same window probabilities.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +19,7 @@
 namespace voxgate::dsp {
 
 struct VadConfig {
-  std::string model_path = "weights/silero_vad.onnx";  // relative paths resolve against the repo
+  std::string model_path = "weights/silero_vad.onnx";  // relative: cwd first, then the repo root
   int sample_rate_hz = 16000;                          // 16000 (512-sample windows) or 8000 (256)
   float threshold = 0.5f;                              // speech probability to start speech
   float neg_threshold = -1.0f;                         // to end speech; < 0: threshold - 0.15
@@ -31,21 +36,33 @@ struct VadConfig {
 struct SpeechSegment {
   int64_t start_sample = 0;
   int64_t end_sample = 0;
+
+  friend bool operator==(const SpeechSegment&, const SpeechSegment&) = default;
 };
 
 class SileroVad;
 
-/// Streaming detector: feed samples in any chunk sizes; segments come out as they close.
+/// Streaming detector: feed samples in any chunk sizes; segments come out as they close. Sample
+/// positions count from the first sample accepted since construction, Flush() or Reset().
+/// Not thread-safe. The per-window path reuses preallocated tensors (ONNX Runtime may still
+/// allocate inside Run()).
 class VadStream {
  public:
+  /// A null `vad` gives a stream whose Accept() returns kInvalidArgument.
   explicit VadStream(std::shared_ptr<const SileroVad> vad);
   ~VadStream();
-  /// Appends samples; returns segments that closed during this call.
+  /// Appends samples; returns the segments whose end became final during this call. With the
+  /// defaults (min_silence_ms >= 2 * speech_pad_ms) that is as soon as a segment closes, i.e.
+  /// min_silence_ms plus at most about two windows after its end; otherwise a segment may wait for
+  /// the next one, since get_speech_timestamps() splits short gaps between neighbours.
   Result<std::vector<SpeechSegment>> Accept(std::span<const float> samples);
-  /// Ends the stream; returns the segment still open, if any.
+  /// Ends the stream: runs the trailing partial window zero-padded (as get_speech_timestamps()
+  /// does), returns every segment not yet returned, and resets the stream for reuse. If inference
+  /// fails on that last window (it does not once Accept() has succeeded), it counts as silence.
   std::vector<SpeechSegment> Flush();
-  /// Speech probability of the last complete window.
+  /// Speech probability of the last complete window (0 after Flush() or Reset()).
   float last_probability() const;
+  /// Drops all state, as if newly constructed.
   void Reset();
 
  private:
@@ -58,7 +75,8 @@ class SileroVad : public std::enable_shared_from_this<SileroVad> {
   static Result<std::shared_ptr<SileroVad>> Create(const VadConfig& config);
   ~SileroVad();
 
-  /// Speech segments of a whole clip at config.sample_rate_hz.
+  /// Speech segments of a whole clip at config.sample_rate_hz: sorted, non-overlapping, padded,
+  /// within [0, samples.size()]. Thread-safe.
   Result<std::vector<SpeechSegment>> Detect(std::span<const float> samples) const;
   const VadConfig& config() const;
 
@@ -69,7 +87,7 @@ class SileroVad : public std::enable_shared_from_this<SileroVad> {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Concatenates the samples inside the segments.
+/// Concatenates the samples inside the segments (clamped to the clip), in the segments' order.
 std::vector<float> KeepSegments(std::span<const float> samples,
                                 const std::vector<SpeechSegment>& segments);
 
