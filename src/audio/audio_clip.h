@@ -6,6 +6,9 @@
 
 namespace voxgate::audio {
 
+/// The highest sample rate the decoder and resampler accept (anything above is a corrupt header).
+inline constexpr int kMaxSampleRateHz = 768000;
+
 struct AudioClip {
   std::vector<float> samples;  // mono, nominally in [-1, 1]
   int sample_rate_hz = 16000;

@@ -1,4 +1,5 @@
-// Resampling of whole mono clips (libswresample). Thread-safe: no shared state.
+// Resampling of whole mono clips (libswresample's default windowed-sinc filter, output aligned with
+// the input: no added delay, length round(n * out / in)). Thread-safe: no shared state.
 #pragma once
 
 #include <span>
@@ -10,7 +11,9 @@
 namespace voxgate::audio {
 
 /// Resamples mono float samples from in_rate_hz to out_rate_hz. Identity when the rates match.
-Result<std::vector<float>> Resample(std::span<const float> samples, int in_rate_hz, int out_rate_hz);
+/// kInvalidArgument unless both rates are 1..kMaxSampleRateHz.
+Result<std::vector<float>> Resample(std::span<const float> samples, int in_rate_hz,
+                                    int out_rate_hz);
 
 /// Returns the clip at out_rate_hz.
 Result<AudioClip> ResampleClip(const AudioClip& clip, int out_rate_hz);
