@@ -1,0 +1,121 @@
+// The voxgate binary as users and scripts call it: real files, real process, exit codes and JSON.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "test_util.h"
+
+namespace voxgate::testing {
+namespace {
+
+struct CmdResult {
+  int status = -1;
+  std::string out;  // stdout and stderr
+};
+
+CmdResult Voxgate(const std::string& args) {
+  CmdResult r;
+  const std::string cmd = VoxgateBinary() + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int rc = pclose(p);
+  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return r;
+}
+
+// Utterance n of a development-set speaker whose files are <speaker>-<chapter>-<nnnn>.flac.
+std::string Utt(const std::string& speaker_chapter, int n) {
+  const std::string speaker = speaker_chapter.substr(0, speaker_chapter.find('-'));
+  char name[32];
+  std::snprintf(name, sizeof name, "-%04d.flac", n);
+  return SpeechPath("resemblyzer-librispeech/librispeech_test-other/" + speaker + "/" +
+                    speaker_chapter + name);
+}
+
+// A tiny random-weight model (tests/data/gen_tiny_models.py): the numbers mean nothing about
+// speakers, but every code path from file to JSON is the real one.
+const std::string kModel = "--model " + TestDataPath("tiny_sherpa.onnx");
+
+TEST(CliTest, EmbedPrintsJsonEmbedding) {
+  CmdResult r = Voxgate("embed " + Utt("1688-142285", 0) + " " + kModel + " --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  const int dim = j["dim"].get<int>();
+  EXPECT_GT(dim, 0);
+  ASSERT_EQ(j["embedding"].size(), static_cast<size_t>(dim));
+  double norm = 0;
+  for (double v : j["embedding"]) norm += v * v;
+  EXPECT_NEAR(norm, 1.0, 1e-4);
+  EXPECT_GT(j["speech_s"].get<double>(), 1.0);
+  EXPECT_NE(j["model"].get<std::string>().find("tiny_sherpa:"), std::string::npos);
+}
+
+TEST(CliTest, CompareSameFileScoresOne) {
+  CmdResult r =
+      Voxgate("compare " + Utt("1688-142285", 0) + " " + Utt("1688-142285", 0) + " " + kModel);
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_NEAR(j["score"].get<double>(), 1.0, 1e-5);
+  EXPECT_TRUE(j["same_speaker"].get<bool>());
+}
+
+TEST(CliTest, CompareUsesGivenThreshold) {
+  CmdResult r = Voxgate("compare " + Utt("1688-142285", 0) + " " + Utt("2033-164914", 0) + " " +
+                        kModel + " --threshold 0.999");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_DOUBLE_EQ(j["threshold"].get<double>(), 0.999);
+  EXPECT_EQ(j["same_speaker"].get<bool>(), j["score"].get<double>() >= 0.999);
+}
+
+TEST(CliTest, EvalReportsTrialCountsOnRealSpeech) {
+  CmdResult r = Voxgate("eval " + SpeechPath("resemblyzer-librispeech/librispeech_test-other") +
+                        " " + kModel + " --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  // 10 speakers x 10 utterances: 4950 pairs, 10 * 45 = 450 of them same-speaker.
+  EXPECT_EQ(j["files"].get<int>(), 100);
+  EXPECT_EQ(j["speakers"].get<int>(), 10);
+  EXPECT_EQ(j["target_trials"].get<int>(), 450);
+  EXPECT_EQ(j["nontarget_trials"].get<int>(), 4500);
+  EXPECT_GE(j["eer"].get<double>(), 0.0);
+  EXPECT_LE(j["eer"].get<double>(), 1.0);
+}
+
+TEST(CliTest, BadInputExitsNonZeroWithOneLine) {
+  for (const std::string& file :
+       {TestDataPath("audio/empty.wav"), TestDataPath("audio/random.bin"),
+        TestDataPath("audio/text.wav"), std::string("/nonexistent/file.wav")}) {
+    CmdResult r = Voxgate("embed " + file + " " + kModel);
+    EXPECT_EQ(r.status, 1) << file << ": " << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+    EXPECT_NE(r.out.find("voxgate: "), std::string::npos) << r.out;
+  }
+}
+
+TEST(CliTest, SilenceIsRejectedAsNoSpeech) {
+  CmdResult r = Voxgate("embed " + TestDataPath("cli/silence.wav") + " " + kModel);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("no speech"), std::string::npos) << r.out;
+}
+
+TEST(CliTest, MissingModelIsAClearError) {
+  CmdResult r = Voxgate("embed " + Utt("1688-142285", 0) + " --model /nonexistent/model.onnx");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("model.onnx"), std::string::npos) << r.out;
+}
+
+TEST(CliTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Voxgate("").status, 2);
+  EXPECT_EQ(Voxgate("embed").status, 2);
+  EXPECT_EQ(Voxgate("eval /tmp --telephone gsm").status, 2);
+}
+
+}  // namespace
+}  // namespace voxgate::testing
