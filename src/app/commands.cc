@@ -25,8 +25,8 @@ namespace {
 
 Result<voiceprint::Embedding> EmbedFile(const voiceprint::Embedder& embedder,
                                         const std::string& path) {
-  auto clip = audio::DecodeFile(path);
-  if (!clip.ok()) return clip.status().WithContext(path);
+  auto clip = audio::DecodeFile(path);  // its errors name the file already
+  if (!clip.ok()) return clip.status();
   auto embedding = embedder.Embed(*clip);
   if (!embedding.ok()) return embedding.status().WithContext(path);
   return embedding;
