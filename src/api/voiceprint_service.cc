@@ -1,0 +1,410 @@
+#include "api/voiceprint_service.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "common/config_node.h"
+#include "voiceprint/scoring.h"
+
+namespace voxgate::api {
+namespace {
+
+std::string GenerateUserId() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("u_{:016x}", rng());
+}
+
+}  // namespace
+
+Status ServiceConfig::Validate() const {
+  VOXGATE_RETURN_IF_ERROR(enrollment.Validate());
+  if (min_verify_speech_s < 0)
+    return InvalidArgumentError("service.min_verify_speech_s must be >= 0");
+  if (threshold > 1.0) return InvalidArgumentError("service.threshold must be <= 1");
+  if (default_top_k < 1 || max_top_k < default_top_k) {
+    return InvalidArgumentError("service.default_top_k must be in [1, max_top_k]");
+  }
+  if (max_samples_per_request < 1)
+    return InvalidArgumentError("service.max_samples_per_request must be >= 1");
+  if (max_audio_s <= 0) return InvalidArgumentError("service.max_audio_s must be > 0");
+  return Status::Ok();
+}
+
+Status ServiceConfig::Load(const ConfigNode& node) {
+  VOXGATE_RETURN_IF_ERROR(enrollment.Load(node.Child("enrollment")));
+  VOXGATE_RETURN_IF_ERROR(node.Get("min_verify_speech_s", &min_verify_speech_s));
+  VOXGATE_RETURN_IF_ERROR(node.Get("threshold", &threshold));
+  VOXGATE_RETURN_IF_ERROR(node.Get("default_top_k", &default_top_k));
+  VOXGATE_RETURN_IF_ERROR(node.Get("max_top_k", &max_top_k));
+  VOXGATE_RETURN_IF_ERROR(node.Get("max_samples_per_request", &max_samples_per_request));
+  VOXGATE_RETURN_IF_ERROR(node.Get("max_audio_s", &max_audio_s));
+  return Validate();
+}
+
+std::string ServiceConfig::ToString() const {
+  return fmt::format(
+      "ServiceConfig({}, min_verify_speech_s={}, threshold={}, default_top_k={}, max_top_k={}, "
+      "max_samples_per_request={}, max_audio_s={})",
+      enrollment.ToString(), min_verify_speech_s, threshold, default_top_k, max_top_k,
+      max_samples_per_request, max_audio_s);
+}
+
+std::vector<float> RecordVoiceprint(const store::VoiceprintRecord& record) {
+  std::vector<voiceprint::SampleEmbedding> samples;
+  for (const auto& s : record.samples) {
+    if (!s.embedding.empty()) samples.push_back({s.embedding, std::max(s.speech_s, 1e-3)});
+  }
+  voiceprint::EnrollmentConfig permissive;
+  permissive.min_sample_speech_s = 0;
+  permissive.min_total_speech_s = 0;
+  auto report = voiceprint::Enroll(samples, permissive);
+  return report.ok() ? report->voiceprint : std::vector<float>();
+}
+
+VoiceprintService::VoiceprintService(ServiceConfig config,
+                                     std::shared_ptr<voiceprint::Embedder> embedder,
+                                     std::shared_ptr<store::VoiceprintStore> store)
+    : config_(std::move(config)), embedder_(std::move(embedder)), store_(std::move(store)) {
+  decode_.target_sample_rate_hz = embedder_->model_info().sample_rate_hz;
+  decode_.max_duration_s = config_.max_audio_s;
+}
+
+Result<std::unique_ptr<VoiceprintService>> VoiceprintService::Create(
+    const ServiceConfig& config, std::shared_ptr<voiceprint::Embedder> embedder,
+    std::shared_ptr<store::VoiceprintStore> store) {
+  VOXGATE_RETURN_IF_ERROR(config.Validate());
+  if (!embedder || !store) return InvalidArgumentError("service needs an embedder and a store");
+  std::unique_ptr<VoiceprintService> service(
+      new VoiceprintService(config, std::move(embedder), std::move(store)));
+  VOXGATE_RETURN_IF_ERROR(service->RebuildIndex().WithContext("building the 1:N index"));
+  return service;
+}
+
+Status VoiceprintService::RebuildIndex() {
+  VOXGATE_ASSIGN_OR_RETURN(std::vector<store::VoiceprintRecord> active, store_->LoadActive());
+  index_.Clear();
+  std::unique_lock lock(names_mu_);
+  names_.clear();
+  for (const auto& record : active) {
+    if (record.model_id != model_info().id) continue;  // needs re-enrollment
+    std::vector<float> v = RecordVoiceprint(record);
+    if (v.empty()) continue;
+    VOXGATE_RETURN_IF_ERROR(index_.Upsert(record.user_id, std::move(v)));
+    names_[record.user_id] = record.name;
+  }
+  return Status::Ok();
+}
+
+double VoiceprintService::DefaultThreshold() const {
+  if (config_.threshold >= -1.0) return config_.threshold;
+  const auto& info = model_info();
+  return info.has_threshold ? info.threshold : 0.5;
+}
+
+Status VoiceprintService::ValidateUserId(std::string_view user_id) {
+  if (user_id.empty() || user_id.size() > 128) {
+    return InvalidArgumentError("user_id must be 1 to 128 characters");
+  }
+  if (user_id.front() == '.') return InvalidArgumentError("user_id must not start with '.'");
+  for (char c : user_id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.' || c == '@';
+    if (!ok) return InvalidArgumentError("user_id may only contain letters, digits and _ - . @");
+  }
+  return Status::Ok();
+}
+
+std::mutex& VoiceprintService::StripeFor(std::string_view user_id) {
+  return stripes_[std::hash<std::string_view>{}(user_id) % stripes_.size()];
+}
+
+Result<voiceprint::Embedding> VoiceprintService::EmbedAudio(const AudioInput& audio) const {
+  const std::string what = audio.filename.empty() ? "audio" : "audio '" + audio.filename + "'";
+  auto clip = audio::DecodeMemory(
+      {reinterpret_cast<const uint8_t*>(audio.bytes.data()), audio.bytes.size()}, decode_);
+  if (!clip.ok()) return clip.status().WithContext(what);
+  auto embedding = embedder_->Embed(*clip);
+  if (!embedding.ok()) return embedding.status().WithContext(what);
+  return embedding;
+}
+
+void VoiceprintService::Audit(store::AuditAction action, std::string_view user_id,
+                              const CallContext& ctx, std::string detail) {
+  store::AuditEvent event;
+  event.action = action;
+  event.user_id = std::string(user_id);
+  event.actor = ctx.actor;
+  event.request_id = ctx.request_id;
+  event.detail = std::move(detail);
+  // The audit log must not turn a served request into a failure; a lost entry is counted by the
+  // store's own error metrics.
+  (void)store_->AppendAudit(event);
+}
+
+Status VoiceprintService::SyncIndex(std::string_view user_id) {
+  auto record = store_->Get(user_id);
+  const std::string id(user_id);
+  if (!record.ok()) {
+    if (record.status().code() != StatusCode::kNotFound) return record.status();
+    index_.Remove(id);
+    std::unique_lock lock(names_mu_);
+    names_.erase(id);
+    return Status::Ok();
+  }
+  if (record->status != store::UserStatus::kActive || record->model_id != model_info().id) {
+    index_.Remove(id);
+    return Status::Ok();
+  }
+  std::vector<float> v = RecordVoiceprint(*record);
+  if (v.empty()) {
+    index_.Remove(id);
+    return Status::Ok();
+  }
+  VOXGATE_RETURN_IF_ERROR(index_.Upsert(id, std::move(v)));
+  std::unique_lock lock(names_mu_);
+  names_[id] = record->name;
+  return Status::Ok();
+}
+
+std::string VoiceprintService::NameOf(const std::string& user_id) const {
+  std::shared_lock lock(names_mu_);
+  auto it = names_.find(user_id);
+  return it == names_.end() ? std::string() : it->second;
+}
+
+Result<RegisterResult> VoiceprintService::Register(const RegisterRequest& request,
+                                                   const CallContext& ctx) {
+  if (request.name.empty()) return InvalidArgumentError("name is required");
+  if (request.name.size() > store::kMaxNameBytes) return InvalidArgumentError("name is too long");
+  if (!request.user_id.empty()) VOXGATE_RETURN_IF_ERROR(ValidateUserId(request.user_id));
+  if (request.audio.empty()) return InvalidArgumentError("at least one audio sample is required");
+  if (static_cast<int>(request.audio.size()) > config_.max_samples_per_request) {
+    return InvalidArgumentError(
+        fmt::format("at most {} audio samples per request", config_.max_samples_per_request));
+  }
+  if (!nlohmann::json::accept(request.metadata) ||
+      !nlohmann::json::parse(request.metadata).is_object()) {
+    return InvalidArgumentError("metadata must be a JSON object");
+  }
+
+  // Inference first, outside any lock: the slow part must not serialise other users.
+  std::vector<voiceprint::SampleEmbedding> embedded;
+  RegisterResult result;
+  for (const AudioInput& audio : request.audio) {
+    VOXGATE_ASSIGN_OR_RETURN(voiceprint::Embedding e, EmbedAudio(audio));
+    result.sample_speech_s.push_back(e.speech_s);
+    embedded.push_back({std::move(e.vector), e.speech_s});
+  }
+  VOXGATE_ASSIGN_OR_RETURN(result.report, voiceprint::Enroll(embedded, config_.enrollment));
+
+  std::vector<store::VoiceprintSample> samples;
+  for (const auto& e : embedded) {
+    store::VoiceprintSample s;
+    s.embedding = e.embedding;
+    s.speech_s = e.speech_s;
+    s.model_id = model_info().id;
+    samples.push_back(std::move(s));
+  }
+
+  result.user_id = request.user_id.empty() ? GenerateUserId() : request.user_id;
+  std::lock_guard lock(StripeFor(result.user_id));
+  auto existing = store_->Get(result.user_id);
+  if (existing.ok()) {
+    if (existing->model_id != model_info().id) {
+      // Samples from two models cannot be averaged: re-enrollment replaces the old ones.
+      VOXGATE_ASSIGN_OR_RETURN(result.version,
+                               store_->ReplaceSamples(result.user_id, std::move(samples)));
+      result.total_samples = static_cast<int>(embedded.size());
+      result.report.warnings.push_back(
+          "previous samples came from another model and were replaced");
+    } else {
+      VOXGATE_ASSIGN_OR_RETURN(result.version,
+                               store_->AddSamples(result.user_id, std::move(samples)));
+      result.total_samples = static_cast<int>(existing->samples.size() + embedded.size());
+    }
+    store::ProfileUpdate update;
+    if (request.name != existing->name) update.name = request.name;
+    if (request.metadata != "{}" && request.metadata != existing->metadata) {
+      update.metadata = request.metadata;
+    }
+    if (update.name || update.metadata) {
+      VOXGATE_ASSIGN_OR_RETURN(result.version, store_->UpdateProfile(result.user_id, update));
+    }
+    result.created = false;
+  } else if (existing.status().code() == StatusCode::kNotFound) {
+    store::VoiceprintRecord record;
+    record.user_id = result.user_id;
+    record.name = request.name;
+    record.metadata = request.metadata;
+    record.model_id = model_info().id;
+    record.samples = std::move(samples);
+    VOXGATE_ASSIGN_OR_RETURN(store::VoiceprintRecord stored, store_->CreateVoiceprint(record));
+    result.version = stored.version;
+    result.total_samples = static_cast<int>(stored.samples.size());
+    result.created = true;
+  } else {
+    return existing.status();
+  }
+  VOXGATE_RETURN_IF_ERROR(SyncIndex(result.user_id));
+  ++registrations_;
+  Audit(result.created ? store::AuditAction::kRegister : store::AuditAction::kAddSamples,
+        result.user_id, ctx,
+        nlohmann::json{{"samples", embedded.size()},
+                       {"speech_s", result.report.total_speech_s},
+                       {"model", model_info().id}}
+            .dump());
+  return result;
+}
+
+Result<VerifyResult> VoiceprintService::Verify(const VerifyRequest& request,
+                                               const CallContext& ctx) {
+  VerifyResult result;
+  result.threshold = request.threshold.value_or(DefaultThreshold());
+  if (result.threshold < -1.0 || result.threshold > 1.0) {
+    return InvalidArgumentError("threshold must be in [-1, 1]");
+  }
+  std::optional<store::VoiceprintRecord> claimed;
+  if (!request.user_id.empty()) {
+    VOXGATE_RETURN_IF_ERROR(ValidateUserId(request.user_id));
+    // Check the claim before spending inference on it.
+    VOXGATE_ASSIGN_OR_RETURN(claimed, store_->Get(request.user_id));
+  }
+  auto embedding = EmbedAudio(request.audio);
+  ++verifications_;
+  if (!embedding.ok()) {
+    if (embedding.status().code() != StatusCode::kUnusable) return embedding.status();
+    result.inconclusive = true;
+    result.reason = embedding.status().message();
+  } else {
+    result.speech_s = embedding->speech_s;
+    if (result.speech_s < config_.min_verify_speech_s) {
+      result.inconclusive = true;
+      result.reason = fmt::format("{:.2f} s of speech; at least {:.2f} s needed", result.speech_s,
+                                  config_.min_verify_speech_s);
+    }
+  }
+
+  if (!result.inconclusive) {
+    const auto& q = embedding->vector;
+    for (const auto& m : index_.Search(q, static_cast<size_t>(config_.default_top_k))) {
+      result.all_scores.push_back({m.user_id, NameOf(m.user_id), m.score});
+    }
+    if (claimed) {
+      result.user_id = claimed->user_id;
+      if (claimed->status != store::UserStatus::kActive) {
+        result.reason = fmt::format("user is {}", store::ToString(claimed->status));
+      } else if (claimed->model_id != model_info().id) {
+        result.reason = "the voiceprint was made by another model; re-enroll the user";
+      } else {
+        float score = 0.0f;
+        if (index_.ScoreOf(claimed->user_id, q, &score)) {
+          result.confidence = score;
+        } else {
+          result.confidence = voiceprint::Score(RecordVoiceprint(*claimed), q);
+        }
+        result.verified = result.confidence >= result.threshold;
+        if (!result.verified) result.reason = "score below threshold";
+      }
+    } else if (!result.all_scores.empty()) {
+      result.user_id = result.all_scores.front().user_id;
+      result.confidence = result.all_scores.front().score;
+      result.verified = result.confidence >= result.threshold;
+      if (!result.verified) result.reason = "no enrolled speaker scores above the threshold";
+    } else {
+      result.reason = "no active users enrolled";
+    }
+  } else {
+    result.user_id = request.user_id;
+  }
+  if (result.inconclusive) {
+    ++inconclusive_;
+  } else {
+    ++(result.verified ? verified_ : rejected_);
+  }
+  Audit(store::AuditAction::kVerify, result.user_id, ctx,
+        nlohmann::json{{"verified", result.verified},
+                       {"inconclusive", result.inconclusive},
+                       {"score", result.confidence},
+                       {"threshold", result.threshold},
+                       {"claimed", !request.user_id.empty()},
+                       {"speech_s", result.speech_s}}
+            .dump());
+  return result;
+}
+
+Result<IdentifyResult> VoiceprintService::Identify(const IdentifyRequest& request,
+                                                   const CallContext& ctx) {
+  IdentifyResult result;
+  result.threshold = request.threshold.value_or(DefaultThreshold());
+  if (result.threshold < -1.0 || result.threshold > 1.0) {
+    return InvalidArgumentError("threshold must be in [-1, 1]");
+  }
+  const int k = request.top_k > 0 ? request.top_k : config_.default_top_k;
+  if (k > config_.max_top_k) {
+    return InvalidArgumentError(fmt::format("top_k must be at most {}", config_.max_top_k));
+  }
+  VOXGATE_ASSIGN_OR_RETURN(voiceprint::Embedding e, EmbedAudio(request.audio));
+  result.speech_s = e.speech_s;
+  for (const auto& m : index_.Search(e.vector, static_cast<size_t>(k))) {
+    result.matches.push_back({m.user_id, NameOf(m.user_id), m.score});
+  }
+  result.identified = !result.matches.empty() && result.matches.front().score >= result.threshold;
+  ++identifications_;
+  Audit(store::AuditAction::kIdentify, result.identified ? result.matches.front().user_id : "", ctx,
+        nlohmann::json{{"identified", result.identified},
+                       {"best_score", result.matches.empty() ? 0.0 : result.matches.front().score},
+                       {"threshold", result.threshold},
+                       {"candidates", index_.size()}}
+            .dump());
+  return result;
+}
+
+Result<store::VoiceprintRecord> VoiceprintService::Get(std::string_view user_id) {
+  VOXGATE_RETURN_IF_ERROR(ValidateUserId(user_id));
+  return store_->Get(user_id);
+}
+
+Status VoiceprintService::Delete(std::string_view user_id, const CallContext& ctx) {
+  VOXGATE_RETURN_IF_ERROR(ValidateUserId(user_id));
+  std::lock_guard lock(StripeFor(user_id));
+  VOXGATE_RETURN_IF_ERROR(store_->Delete(user_id));
+  index_.Remove(std::string(user_id));
+  {
+    std::unique_lock names_lock(names_mu_);
+    names_.erase(std::string(user_id));
+  }
+  Audit(store::AuditAction::kDelete, user_id, ctx, "{}");
+  return Status::Ok();
+}
+
+Result<int64_t> VoiceprintService::SetStatus(std::string_view user_id, store::UserStatus status,
+                                             const CallContext& ctx) {
+  VOXGATE_RETURN_IF_ERROR(ValidateUserId(user_id));
+  std::lock_guard lock(StripeFor(user_id));
+  VOXGATE_ASSIGN_OR_RETURN(int64_t version, store_->SetStatus(user_id, status));
+  VOXGATE_RETURN_IF_ERROR(SyncIndex(user_id));
+  Audit(store::AuditAction::kStatus, user_id, ctx,
+        nlohmann::json{{"status", store::ToString(status)}}.dump());
+  return version;
+}
+
+Result<store::ListPage> VoiceprintService::List(const store::ListQuery& query) {
+  return store_->List(query);
+}
+
+ServiceStats VoiceprintService::Stats() const {
+  ServiceStats s;
+  s.registrations = registrations_;
+  s.verifications = verifications_;
+  s.verified = verified_;
+  s.rejected = rejected_;
+  s.inconclusive = inconclusive_;
+  s.identifications = identifications_;
+  s.indexed_users = index_.size();
+  return s;
+}
+
+}  // namespace voxgate::api
