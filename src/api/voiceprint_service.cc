@@ -125,7 +125,13 @@ Result<voiceprint::Embedding> VoiceprintService::EmbedAudio(const AudioInput& au
   const std::string what = audio.filename.empty() ? "audio" : "audio '" + audio.filename + "'";
   auto clip = audio::DecodeMemory(
       {reinterpret_cast<const uint8_t*>(audio.bytes.data()), audio.bytes.size()}, decode_);
-  if (!clip.ok()) return clip.status().WithContext(what);
+  if (!clip.ok()) {
+    // Damaged uploads are the client's bad input (400), not our data loss (500).
+    if (clip.status().code() == StatusCode::kDataLoss) {
+      return InvalidArgumentError(clip.status().message()).WithContext(what);
+    }
+    return clip.status().WithContext(what);
+  }
   auto embedding = embedder_->Embed(*clip);
   if (!embedding.ok()) return embedding.status().WithContext(what);
   return embedding;

@@ -59,6 +59,28 @@ int RunCli(int argc, char** argv) {
   eval_cmd->add_flag("--json", eval.json, "JSON output");
   AddModelOptions(eval_cmd, &model);
 
+  ServeOptions serve;
+  CLI::App* serve_cmd = app.add_subcommand("serve", "run the voiceprint REST service");
+  serve_cmd->add_option("--config", serve.config_file,
+                        "YAML config (default: config/voxgate.yaml when present)");
+  serve_cmd->add_option("--port", serve.port, "TCP port (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--data-dir", serve.data_dir, "database, keys and key file directory");
+  serve_cmd->add_flag("--dev", serve.dev, "development mode: no API-key authentication");
+
+  KeysOptions keys;
+  CLI::App* keys_cmd = app.add_subcommand("keys", "manage API keys");
+  keys_cmd->require_subcommand(1);
+  keys_cmd->add_option("--data-dir", keys.data_dir, "where api_keys.json lives")
+      ->envname("VOXGATE_DATA_DIR");
+  CLI::App* keys_create = keys_cmd->add_subcommand("create", "create a key (printed once)");
+  keys_create->add_option("--name", keys.name, "who the key is for")->required();
+  keys_create->add_option("--role", keys.role, "client or admin")
+      ->check(CLI::IsMember({"client", "admin"}));
+  CLI::App* keys_list = keys_cmd->add_subcommand("list", "list keys (never the keys themselves)");
+  CLI::App* keys_revoke = keys_cmd->add_subcommand("revoke", "revoke a key by id");
+  keys_revoke->add_option("id", keys.id, "key id")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -67,6 +89,11 @@ int RunCli(int argc, char** argv) {
   if (*embed_cmd) return RunEmbed(model, embed);
   if (*compare_cmd) return RunCompare(model, compare);
   if (*eval_cmd) return RunEval(model, eval);
+  if (*serve_cmd) return RunServe(serve);
+  if (*keys_cmd) {
+    keys.action = *keys_create ? "create" : *keys_list ? "list" : "revoke";
+    return RunKeys(keys);
+  }
   return 2;
 }
 

@@ -35,7 +35,24 @@ struct EvalOptions {
   bool json = false;
 };
 
+struct ServeOptions {
+  std::string config_file;  // empty: config/voxgate.yaml when present
+  int port = -1;            // >= 0 overrides server.port
+  std::string data_dir;     // non-empty overrides data_dir
+  bool dev = false;         // explicit no-auth dev mode
+};
+
+struct KeysOptions {
+  std::string action;  // create | list | revoke
+  std::string data_dir = "./data";
+  std::string name;             // create
+  std::string role = "client";  // create: client | admin
+  std::string id;               // revoke
+};
+
 int RunEmbed(const ModelOptions& model, const EmbedOptions& options);
+int RunServe(const ServeOptions& options);
+int RunKeys(const KeysOptions& options);
 int RunCompare(const ModelOptions& model, const CompareOptions& options);
 int RunEval(const ModelOptions& model, const EvalOptions& options);
 

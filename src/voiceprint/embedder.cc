@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "audio/resampler.h"
+#include "common/config_node.h"
 #include "voiceprint/scoring.h"
 
 namespace voxgate::voiceprint {
@@ -18,6 +19,23 @@ Status EmbedderConfig::Validate() const {
   if (window_overlap_s < 0 || window_overlap_s >= window_s) {
     return InvalidArgumentError("window_overlap_s must be in [0, window_s)");
   }
+  return Status::Ok();
+}
+
+Status EmbedderConfig::Load(const ConfigNode& node) {
+  VOXGATE_RETURN_IF_ERROR(node.Get("path", &model.model_path));
+  VOXGATE_RETURN_IF_ERROR(node.Get("threads", &model.num_threads));
+  VOXGATE_RETURN_IF_ERROR(node.Get("use_vad", &use_vad));
+  VOXGATE_RETURN_IF_ERROR(node.Get("min_speech_s", &min_speech_s));
+  VOXGATE_RETURN_IF_ERROR(node.Get("max_speech_s", &max_speech_s));
+  VOXGATE_RETURN_IF_ERROR(node.Get("window_s", &window_s));
+  VOXGATE_RETURN_IF_ERROR(node.Get("window_overlap_s", &window_overlap_s));
+  const ConfigNode v = node.Child("vad");
+  VOXGATE_RETURN_IF_ERROR(v.Get("model_path", &vad.model_path));
+  VOXGATE_RETURN_IF_ERROR(v.Get("threshold", &vad.threshold));
+  VOXGATE_RETURN_IF_ERROR(v.Get("min_speech_ms", &vad.min_speech_ms));
+  VOXGATE_RETURN_IF_ERROR(v.Get("min_silence_ms", &vad.min_silence_ms));
+  VOXGATE_RETURN_IF_ERROR(v.Get("speech_pad_ms", &vad.speech_pad_ms));
   return Status::Ok();
 }
 

@@ -12,6 +12,10 @@
 #include "dsp/silero_vad.h"
 #include "voiceprint/embedding_model.h"
 
+namespace voxgate {
+class ConfigNode;
+}
+
 namespace voxgate::voiceprint {
 
 struct EmbedderConfig {
@@ -25,6 +29,10 @@ struct EmbedderConfig {
 
   Status Validate() const;
   std::string ToString() const;
+  /// Reads the "model" section (path, threads, use_vad, min_speech_s, max_speech_s, window_s,
+  /// window_overlap_s) and its "vad" child (model_path, threshold, min_speech_ms, min_silence_ms,
+  /// speech_pad_ms); absent keys keep their values.
+  Status Load(const ConfigNode& node);
 };
 
 struct Embedding {

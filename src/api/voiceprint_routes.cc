@@ -1,0 +1,500 @@
+#include "api/voiceprint_routes.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "api/upload.h"
+
+namespace voxgate::api {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::string IsoFromMs(int64_t ms) {
+  return Iso8601Utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+}
+
+double SecondsSince(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+Result<double> ParseDouble(const std::string& text, const char* field) {
+  try {
+    size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used != text.size() || !std::isfinite(v)) throw std::invalid_argument(field);
+    return v;
+  } catch (const std::exception&) {
+    return InvalidArgumentError(fmt::format("{} must be a number", field));
+  }
+}
+
+Result<int64_t> ParseInt(std::string_view text, const char* field, int64_t lo, int64_t hi) {
+  int64_t v = 0;
+  if (text.empty() || text.size() > 18) {
+    return InvalidArgumentError(fmt::format("{} must be an integer in [{}, {}]", field, lo, hi));
+  }
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return InvalidArgumentError(fmt::format("{} must be an integer in [{}, {}]", field, lo, hi));
+    }
+    v = v * 10 + (c - '0');
+  }
+  if (v < lo || v > hi) {
+    return InvalidArgumentError(fmt::format("{} must be an integer in [{}, {}]", field, lo, hi));
+  }
+  return v;
+}
+
+json MetadataJson(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? json::object() : j;
+}
+
+json RecordSummary(const store::VoiceprintRecord& r) {
+  return {{"user_id", r.user_id},
+          {"name", r.name},
+          {"status", store::ToString(r.status)},
+          {"created_at", IsoFromMs(r.created_at_ms)},
+          {"updated_at", IsoFromMs(r.updated_at_ms)},
+          {"metadata", MetadataJson(r.metadata)},
+          {"version", r.version},
+          {"model_id", r.model_id},
+          {"num_samples", r.samples.size()}};
+}
+
+json ScoresJson(const std::vector<ScoredUser>& scores) {
+  json out = json::array();
+  for (const auto& s : scores)
+    out.push_back({{"user_id", s.user_id}, {"name", s.name}, {"score", s.score}});
+  return out;
+}
+
+json StoreStatsJson(const store::StoreStats& s) {
+  json j{{"backend", s.backend},
+         {"healthy", s.healthy},
+         {"users", s.users},
+         {"users_by_status", s.users_by_status},
+         {"samples", s.samples},
+         {"audit_events", s.audit_events},
+         {"bytes_on_disk", s.bytes_on_disk},
+         {"schema_version", s.schema_version},
+         {"encryption", s.encryption},
+         {"key_fingerprint", s.key_fingerprint},
+         {"details", s.details}};
+  if (!s.tiers.empty()) {
+    j["tiers"] = json::array();
+    for (const auto& t : s.tiers) j["tiers"].push_back(StoreStatsJson(t));
+  }
+  return j;
+}
+
+// Everything the handlers share.
+struct Api {
+  std::shared_ptr<VoiceprintService> service;
+  std::shared_ptr<InferencePool> pool;
+  NodeInfo node;
+  HttpServer* server = nullptr;
+  std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+
+  CallContext Context(const Request& request) const {
+    return {request.principal().key_id, request.request_id()};
+  }
+
+  json NodeJson() const {
+    const bool healthy = service->store().Ping().ok();
+    return {{"node_id", node.node_id},
+            {"host", node.host},
+            {"port", node.port},
+            {"weight", node.weight},
+            {"is_healthy", healthy},
+            {"active_connections", server->open_connections()},
+            {"total_requests", 0},
+            {"error_count", 0},
+            {"avg_response_time", 0.0},
+            {"last_health_check", Iso8601Utc()},
+            {"metadata", {{"role", "voiceprint"}, {"started_at", Iso8601Utc(started)}}}};
+  }
+
+  void Register(const Request& request, Responder responder) {
+    const auto t0 = Clock::now();
+    auto upload = ParseUpload(request);
+    if (!upload.ok()) {
+      responder.SendError(upload.status());
+      return;
+    }
+    SubmitOrReject(
+        *pool, std::move(responder), [this, t0, upload = std::move(*upload)](Responder r) {
+          RegisterRequest req;
+          if (const auto* v = upload.Field("user_id")) req.user_id = *v;
+          if (const auto* v = upload.Field("name")) req.name = *v;
+          if (const auto* v = upload.Field("metadata"); v && !v->empty()) req.metadata = *v;
+          for (const auto& a : upload.audio) req.audio.push_back({a.bytes, a.filename});
+          auto result = service->Register(req, Context(r.request()));
+          if (!result.ok()) {
+            r.SendError(result.status());
+            return;
+          }
+          const auto& rep = result->report;
+          json body{{"success", true},
+                    {"user_id", result->user_id},
+                    {"message", result->created ? "voiceprint registered" : "samples added"},
+                    {"created", result->created},
+                    {"version", result->version},
+                    {"samples_used", rep.samples_used},
+                    {"total_samples", result->total_samples},
+                    {"speech_s", rep.total_speech_s},
+                    {"quality",
+                     {{"total_speech_s", rep.total_speech_s},
+                      {"min_consistency", rep.min_consistency},
+                      {"consistency", rep.consistency},
+                      {"sample_speech_s", result->sample_speech_s}}},
+                    {"warnings", rep.warnings},
+                    {"model", service->model_info().id},
+                    {"processing_time", SecondsSince(t0)},
+                    {"timestamp", Iso8601Utc()}};
+          r.SendJson(result->created ? 201 : 200, body);
+        });
+  }
+
+  void Verify(const Request& request, Responder responder) {
+    const auto t0 = Clock::now();
+    auto upload = ParseUpload(request);
+    if (!upload.ok()) {
+      responder.SendError(upload.status());
+      return;
+    }
+    VerifyRequest req;
+    if (const auto* v = upload->Field("user_id")) req.user_id = *v;
+    if (const auto* v = upload->Field("threshold"); v && !v->empty()) {
+      auto t = ParseDouble(*v, "threshold");
+      if (!t.ok()) {
+        responder.SendError(t.status());
+        return;
+      }
+      req.threshold = *t;
+    }
+    if (upload->audio.size() != 1) {
+      responder.SendError(InvalidArgumentError("exactly one \"audio\" file is required"));
+      return;
+    }
+    SubmitOrReject(*pool, std::move(responder),
+                   [this, t0, req, upload = std::move(*upload)](Responder r) mutable {
+                     req.audio = {upload.audio[0].bytes, upload.audio[0].filename};
+                     auto result = service->Verify(req, Context(r.request()));
+                     if (!result.ok()) {
+                       r.SendError(result.status());
+                       return;
+                     }
+                     json body{{"success", true},
+                               {"verified", result->verified},
+                               {"user_id", result->user_id},
+                               {"confidence", result->confidence},
+                               {"threshold", result->threshold},
+                               {"speech_s", result->speech_s},
+                               {"all_scores", ScoresJson(result->all_scores)},
+                               {"processing_time", SecondsSince(t0)},
+                               {"timestamp", Iso8601Utc()}};
+                     if (result->inconclusive) body["inconclusive"] = true;
+                     if (!result->reason.empty()) body["reason"] = result->reason;
+                     r.SendJson(200, body);
+                   });
+  }
+
+  void Identify(const Request& request, Responder responder) {
+    const auto t0 = Clock::now();
+    auto upload = ParseUpload(request);
+    if (!upload.ok()) {
+      responder.SendError(upload.status());
+      return;
+    }
+    IdentifyRequest req;
+    if (const auto* v = upload->Field("top_k"); v && !v->empty()) {
+      auto k = ParseInt(*v, "top_k", 1, 100);
+      if (!k.ok()) {
+        responder.SendError(k.status());
+        return;
+      }
+      req.top_k = static_cast<int>(*k);
+    }
+    if (const auto* v = upload->Field("threshold"); v && !v->empty()) {
+      auto t = ParseDouble(*v, "threshold");
+      if (!t.ok()) {
+        responder.SendError(t.status());
+        return;
+      }
+      req.threshold = *t;
+    }
+    if (upload->audio.size() != 1) {
+      responder.SendError(InvalidArgumentError("exactly one \"audio\" file is required"));
+      return;
+    }
+    SubmitOrReject(*pool, std::move(responder),
+                   [this, t0, req, upload = std::move(*upload)](Responder r) mutable {
+                     req.audio = {upload.audio[0].bytes, upload.audio[0].filename};
+                     auto result = service->Identify(req, Context(r.request()));
+                     if (!result.ok()) {
+                       r.SendError(result.status());
+                       return;
+                     }
+                     json body{{"success", true},
+                               {"identified", result->identified},
+                               {"matches", ScoresJson(result->matches)},
+                               {"threshold", result->threshold},
+                               {"speech_s", result->speech_s},
+                               {"processing_time", SecondsSince(t0)},
+                               {"timestamp", Iso8601Utc()}};
+                     if (result->identified) body["user_id"] = result->matches.front().user_id;
+                     r.SendJson(200, body);
+                   });
+  }
+
+  void GetVoiceprint(const Request& request, Responder responder) {
+    const bool want_embedding = request.Query("include_embedding").value_or("") == "true";
+    if (want_embedding && request.principal().authenticated &&
+        request.principal().role != Role::kAdmin) {
+      responder.SendError(
+          Status(StatusCode::kPermissionDenied, "include_embedding needs an admin key"));
+      return;
+    }
+    auto record = service->Get(request.PathParam("user_id"));
+    if (!record.ok()) {
+      responder.SendError(record.status());
+      return;
+    }
+    json body = RecordSummary(*record);
+    body["success"] = true;
+    body["samples"] = json::array();
+    for (const auto& s : record->samples) {
+      body["samples"].push_back({{"sample_id", s.sample_id},
+                                 {"speech_s", s.speech_s},
+                                 {"created_at", IsoFromMs(s.created_at_ms)},
+                                 {"model_id", s.model_id}});
+    }
+    if (want_embedding) body["embedding"] = RecordVoiceprint(*record);
+    responder.SendJson(200, body);
+  }
+
+  void DeleteVoiceprint(const Request& request, Responder responder) {
+    const std::string id(request.PathParam("user_id"));
+    Status s = service->Delete(id, Context(request));
+    if (!s.ok()) {
+      responder.SendError(s);
+      return;
+    }
+    responder.SendJson(200, {{"success", true}, {"message", "voiceprint " + id + " deleted"}});
+  }
+
+  void PutStatus(const Request& request, Responder responder) {
+    json j = json::parse(request.body(), nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("status") || !j["status"].is_string()) {
+      responder.SendError(InvalidArgumentError("body must be JSON {\"status\": \"active\"|...}"));
+      return;
+    }
+    auto status = store::ParseUserStatus(j["status"].get<std::string>());
+    if (!status.ok()) {
+      responder.SendError(status.status());
+      return;
+    }
+    const std::string id(request.PathParam("user_id"));
+    auto version = service->SetStatus(id, *status, Context(request));
+    if (!version.ok()) {
+      responder.SendError(version.status());
+      return;
+    }
+    responder.SendJson(200, {{"success", true},
+                             {"user_id", id},
+                             {"status", store::ToString(*status)},
+                             {"version", *version}});
+  }
+
+  void ListVoiceprints(const Request& request, Responder responder) {
+    store::ListQuery q;
+    if (auto s = request.Query("status"); s && !s->empty()) {
+      auto status = store::ParseUserStatus(*s);
+      if (!status.ok()) {
+        responder.SendError(status.status());
+        return;
+      }
+      q.status = *status;
+    }
+    if (auto s = request.Query("limit")) {
+      auto v = ParseInt(*s, "limit", 1, store::kMaxListLimit);
+      if (!v.ok()) {
+        responder.SendError(v.status());
+        return;
+      }
+      q.limit = static_cast<int>(*v);
+    }
+    if (auto s = request.Query("offset")) {
+      auto v = ParseInt(*s, "offset", 0, int64_t{1} << 40);
+      if (!v.ok()) {
+        responder.SendError(v.status());
+        return;
+      }
+      q.offset = *v;
+    }
+    auto page = service->List(q);
+    if (!page.ok()) {
+      responder.SendError(page.status());
+      return;
+    }
+    json list = json::array();
+    for (const auto& r : page->records) list.push_back(RecordSummary(r));
+    responder.SendJson(200, {{"success", true},
+                             {"voiceprints", list},
+                             {"total", page->total},
+                             {"limit", q.limit},
+                             {"offset", q.offset}});
+  }
+
+  void Audit(const Request& request, Responder responder) {
+    store::AuditQuery q;
+    if (auto s = request.Query("user_id"); s && !s->empty()) q.user_id = std::string(*s);
+    if (auto s = request.Query("action"); s && !s->empty()) {
+      auto a = store::ParseAuditAction(*s);
+      if (!a.ok()) {
+        responder.SendError(a.status());
+        return;
+      }
+      q.action = *a;
+    }
+    if (auto s = request.Query("limit")) {
+      auto v = ParseInt(*s, "limit", 1, store::kMaxAuditLimit);
+      if (!v.ok()) {
+        responder.SendError(v.status());
+        return;
+      }
+      q.limit = static_cast<int>(*v);
+    }
+    if (auto s = request.Query("before_id")) {
+      auto v = ParseInt(*s, "before_id", 1, int64_t{1} << 62);
+      if (!v.ok()) {
+        responder.SendError(v.status());
+        return;
+      }
+      q.before_id = *v;
+    }
+    auto page = service->store().ReadAudit(q);
+    if (!page.ok()) {
+      responder.SendError(page.status());
+      return;
+    }
+    json events = json::array();
+    for (const auto& e : page->events) {
+      events.push_back({{"id", e.id},
+                        {"ts", IsoFromMs(e.ts_ms)},
+                        {"action", store::ToString(e.action)},
+                        {"user_id", e.user_id},
+                        {"actor", e.actor},
+                        {"request_id", e.request_id},
+                        {"detail", MetadataJson(e.detail)}});
+    }
+    responder.SendJson(200, {{"success", true}, {"events", events}, {"total", page->total}});
+  }
+
+  void Stats(const Request&, Responder responder) {
+    const ServiceStats s = service->Stats();
+    const auto& info = service->model_info();
+    auto store_stats = service->store().Stats();
+    json engine{{"model", info.id},
+                {"framework", info.framework},
+                {"embedding_dim", info.embedding_dim},
+                {"sample_rate", info.sample_rate_hz},
+                {"threshold", service->DefaultThreshold()},
+                {"indexed_users", s.indexed_users},
+                {"registrations", s.registrations},
+                {"verifications", s.verifications},
+                {"verified", s.verified},
+                {"rejected", s.rejected},
+                {"inconclusive", s.inconclusive},
+                {"identifications", s.identifications},
+                {"inference_queue_depth", pool->queue_depth()},
+                {"inference_busy_workers", pool->busy_workers()},
+                {"inference_workers", pool->config().threads}};
+    json cluster{
+        {"mode", "single"}, {"total_nodes", 1}, {"healthy_nodes", 1}, {"node_id", node.node_id}};
+    responder.SendJson(
+        200,
+        {{"success", true},
+         {"statistics",
+          {{"voiceprint_engine", engine},
+           {"distributed_storage",
+            store_stats.ok() ? StoreStatsJson(*store_stats)
+                             : json{{"healthy", false}, {"error", store_stats.status().message()}}},
+           {"cluster", cluster}}},
+         {"timestamp", Iso8601Utc()}});
+  }
+
+  void StorageStats(const Request&, Responder responder) {
+    auto s = service->store().Stats();
+    if (!s.ok()) {
+      responder.SendError(s.status());
+      return;
+    }
+    responder.SendJson(200, {{"success", true}, {"storage_stats", StoreStatsJson(*s)}});
+  }
+
+  void ClusterStatus(const Request&, Responder responder) {
+    json self = NodeJson();
+    const bool healthy = self["is_healthy"].get<bool>();
+    responder.SendJson(200, {{"success", true},
+                             {"cluster_status",
+                              {{"mode", "single"},
+                               {"total_nodes", 1},
+                               {"healthy_nodes", healthy ? 1 : 0},
+                               {"nodes", json::array({self})}}},
+                             {"timestamp", Iso8601Utc()}});
+  }
+
+  void ClusterNodes(const Request&, Responder responder) {
+    responder.SendJson(200, {{"success", true}, {"nodes", json::array({NodeJson()})}});
+  }
+};
+
+}  // namespace
+
+Status AddVoiceprintRoutes(HttpServer& server, std::shared_ptr<VoiceprintService> service,
+                           std::shared_ptr<InferencePool> pool, NodeInfo node) {
+  auto api = std::make_shared<Api>();
+  api->service = std::move(service);
+  api->pool = std::move(pool);
+  api->node = std::move(node);
+  api->server = &server;
+  auto bind = [api](void (Api::*fn)(const Request&, Responder)) {
+    return [api, fn](const Request& request, Responder responder) {
+      ((*api).*fn)(request, std::move(responder));
+    };
+  };
+  const std::string v1 = "/api/v1";
+  struct Spec {
+    Method method;
+    std::string pattern;
+    Access access;
+    void (Api::*fn)(const Request&, Responder);
+  };
+  const Spec specs[] = {
+      {Method::kPost, v1 + "/voiceprint/register", Access::kClient, &Api::Register},
+      {Method::kPost, v1 + "/voiceprint/verify", Access::kClient, &Api::Verify},
+      {Method::kPost, v1 + "/voiceprint/identify", Access::kClient, &Api::Identify},
+      {Method::kGet, v1 + "/voiceprint/{user_id}", Access::kClient, &Api::GetVoiceprint},
+      {Method::kDelete, v1 + "/voiceprint/{user_id}", Access::kAdmin, &Api::DeleteVoiceprint},
+      {Method::kPut, v1 + "/voiceprint/{user_id}/status", Access::kAdmin, &Api::PutStatus},
+      {Method::kGet, v1 + "/voiceprints", Access::kAdmin, &Api::ListVoiceprints},
+      {Method::kGet, v1 + "/audit", Access::kAdmin, &Api::Audit},
+      {Method::kGet, v1 + "/stats", Access::kClient, &Api::Stats},
+      {Method::kGet, v1 + "/storage/stats", Access::kClient, &Api::StorageStats},
+      {Method::kGet, v1 + "/cluster/status", Access::kClient, &Api::ClusterStatus},
+      {Method::kGet, v1 + "/cluster/nodes", Access::kClient, &Api::ClusterNodes},
+  };
+  for (const Spec& s : specs) {
+    VOXGATE_RETURN_IF_ERROR(server.Route(s.method, s.pattern, s.access, bind(s.fn)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace voxgate::api

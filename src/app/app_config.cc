@@ -1,0 +1,62 @@
+#include "app/app_config.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "app/commands.h"
+
+namespace voxgate::app {
+
+Status AppConfig::Load(const ConfigNode& root) {
+  VOXGATE_RETURN_IF_ERROR(root.Get("profile", &profile));
+  VOXGATE_RETURN_IF_ERROR(root.Get("data_dir", &data_dir));
+  VOXGATE_RETURN_IF_ERROR(root.Get("node_id", &node_id));
+  VOXGATE_RETURN_IF_ERROR(root.Child("log").Get("level", &log_level));
+  VOXGATE_RETURN_IF_ERROR(server.Load(root.Child("server")));
+  VOXGATE_RETURN_IF_ERROR(inference.Load(root.Child("inference")));
+  VOXGATE_RETURN_IF_ERROR(model.Load(root.Child("model")));
+  VOXGATE_RETURN_IF_ERROR(service.Load(root.Child("service")));
+  const ConfigNode s = root.Child("store");
+  VOXGATE_RETURN_IF_ERROR(s.Get("backend", &store.backend));
+  VOXGATE_RETURN_IF_ERROR(s.Child("sqlite").Get("synchronous", &store.sqlite.synchronous));
+  VOXGATE_RETURN_IF_ERROR(s.Child("sqlite").Get("busy_timeout_ms", &store.sqlite.busy_timeout_ms));
+  VOXGATE_RETURN_IF_ERROR(
+      s.Child("sqlite").Get("read_connections", &store.sqlite.read_connections));
+  // The key itself is read by the store from VOXGATE_ENCRYPTION_KEY or this file.
+  VOXGATE_RETURN_IF_ERROR(root.Child("encryption").Get("key_file", &store.encryption.key_file));
+  return Status::Ok();
+}
+
+Status AppConfig::Finalize() {
+  if (profile != "dev" && profile != "prod") {
+    return InvalidArgumentError("profile must be dev or prod, not '" + profile + "'");
+  }
+  if (data_dir.empty()) return InvalidArgumentError("data_dir must not be empty");
+  store.data_dir = data_dir;
+  store.encryption.profile = profile;
+  model.model.model_path = ResolveModelPath(model.model.model_path);
+  VOXGATE_RETURN_IF_ERROR(server.Validate().WithContext("server"));
+  VOXGATE_RETURN_IF_ERROR(inference.Validate().WithContext("inference"));
+  VOXGATE_RETURN_IF_ERROR(model.Validate().WithContext("model"));
+  VOXGATE_RETURN_IF_ERROR(service.Validate().WithContext("service"));
+  VOXGATE_RETURN_IF_ERROR(store.Validate().WithContext("store"));
+  return Status::Ok();
+}
+
+std::string AppConfig::ToString() const {
+  return fmt::format(
+      "profile={} data_dir={} node_id={} log.level={}\n  server: {}\n  inference: {}"
+      "\n  model: {}\n  service: {}\n  store: {}",
+      profile, data_dir, node_id, log_level, server.ToString(), inference.ToString(),
+      model.ToString(), service.ToString(), store.ToString());
+}
+
+Result<ConfigNode> LoadConfigFile(const std::string& path) {
+  if (!path.empty()) return ConfigNode::LoadFile(path);
+  const std::string kDefault = "config/voxgate.yaml";
+  if (std::filesystem::exists(kDefault)) return ConfigNode::LoadFile(kDefault);
+  return ConfigNode();
+}
+
+}  // namespace voxgate::app

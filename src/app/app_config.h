@@ -1,0 +1,40 @@
+// AppConfig: the whole configuration of `voxgate serve`, nesting each component's config. Loaded
+// from config/voxgate.yaml (or --config) with every key overridable by VOXGATE_* variables
+// (VOXGATE_SERVER_PORT, VOXGATE_MODEL_PATH, VOXGATE_STORE_BACKEND, ...); secrets come only from the
+// environment or files. Plain data, thread-compatible.
+#pragma once
+
+#include <string>
+
+#include "api/http_server_config.h"
+#include "api/inference_pool.h"
+#include "api/voiceprint_service.h"
+#include "common/config_node.h"
+#include "store/store_config.h"
+#include "voiceprint/embedder.h"
+
+namespace voxgate::app {
+
+struct AppConfig {
+  std::string profile = "dev";      // dev: a missing encryption key is created; prod: refused
+  std::string data_dir = "./data";  // database, encryption key (dev), API keys
+  std::string node_id;              // empty: <hostname>:<port>
+  std::string log_level = "info";   // trace | debug | info | warn | error
+  api::HttpServerConfig server;
+  api::InferencePoolConfig inference;
+  voiceprint::EmbedderConfig model;  // model.path empty: the bundled starter model
+  api::ServiceConfig service;
+  store::StoreConfig store;
+
+  /// Reads every section; errors name the key. Does not validate.
+  Status Load(const ConfigNode& root);
+  /// Applies data_dir/profile to the store and checks everything.
+  Status Finalize();
+  std::string ToString() const;
+};
+
+/// The config file to read: `path` if given (must exist), else config/voxgate.yaml in the working
+/// directory if present, else none (defaults and environment only).
+Result<ConfigNode> LoadConfigFile(const std::string& path);
+
+}  // namespace voxgate::app

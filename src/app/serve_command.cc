@@ -1,0 +1,153 @@
+// voxgate serve: the voiceprint service on embedded defaults (SQLite, the bundled model).
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "api/api_key_manager.h"
+#include "api/document_routes.h"
+#include "api/http_server.h"
+#include "api/inference_pool.h"
+#include "api/voiceprint_routes.h"
+#include "api/voiceprint_service.h"
+#include "app/app_config.h"
+#include "app/commands.h"
+#include "app/model_loader.h"
+#include "common/logging.h"
+#include "metrics/registry.h"
+
+namespace voxgate::app {
+namespace {
+
+// With auth on and no key at all, the operator needs a first admin key: it is written to a 0600
+// file in the data directory (never logged) for `voxgate keys` and clients to use.
+Status BootstrapAdminKey(api::ApiKeyManager& keys, const std::string& data_dir) {
+  for (const auto& k : keys.List()) {
+    if (!k.revoked()) return Status::Ok();
+  }
+  VOXGATE_ASSIGN_OR_RETURN(api::CreatedApiKey created,
+                           keys.Create("bootstrap-admin", api::Role::kAdmin));
+  const std::string path = data_dir + "/admin.key";
+  const mode_t old_mask = ::umask(077);
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << created.key << "\n";
+    if (!out) {
+      ::umask(old_mask);
+      return InternalError("cannot write " + path);
+    }
+  }
+  ::umask(old_mask);
+  ::chmod(path.c_str(), 0600);
+  spdlog::warn("no API keys existed: created admin key {} and wrote it to {} (mode 0600)",
+               created.info.id, path);
+  return Status::Ok();
+}
+
+std::string Hostname() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+}  // namespace
+
+int RunServe(const ServeOptions& options) {
+  // Block the stop signals before any thread starts, so that only sigwait below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto root = LoadConfigFile(options.config_file);
+  if (!root.ok()) return Fail(root.status());
+  AppConfig config;
+  Status s = config.Load(*root);
+  if (!s.ok()) return Fail(s);
+  if (options.port >= 0) config.server.port = options.port;
+  if (!options.data_dir.empty()) config.data_dir = options.data_dir;
+  if (options.dev) config.server.auth_enabled = false;
+  s = config.Finalize();
+  if (!s.ok()) return Fail(s.WithContext("config"));
+  s = InitLogging(config.log_level);
+  if (!s.ok()) return Fail(s);
+  spdlog::info("voxgate starting: {}", config.ToString());
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  auto store = store::VoiceprintStore::Create(config.store);
+  if (!store.ok()) return Fail(store.status().WithContext("opening the store"));
+  std::shared_ptr<store::VoiceprintStore> shared_store = std::move(*store);
+  auto embedder = voiceprint::Embedder::Create(config.model);
+  if (!embedder.ok()) return Fail(embedder.status().WithContext("loading the model"));
+  auto service = api::VoiceprintService::Create(config.service, *embedder, shared_store);
+  if (!service.ok()) return Fail(service.status());
+  std::shared_ptr<api::VoiceprintService> shared_service = std::move(*service);
+  spdlog::info("model {} ({}-dim, threshold {:.4f}); {} active voiceprints indexed",
+               (*embedder)->model_info().id, (*embedder)->model_info().embedding_dim,
+               shared_service->DefaultThreshold(), shared_service->Stats().indexed_users);
+
+  auto registry = std::make_shared<metrics::Registry>();
+  auto pool = std::make_shared<api::InferencePool>(config.inference, registry);
+  api::HttpServerOptions server_options;
+  server_options.registry = registry;
+  if (config.server.auth_enabled) {
+    auto keys = api::ApiKeyManager::Open(config.data_dir);
+    if (!keys.ok()) return Fail(keys.status().WithContext("opening the API keys"));
+    s = BootstrapAdminKey(**keys, config.data_dir);
+    if (!s.ok()) return Fail(s);
+    server_options.keys = *keys;
+  }
+  api::HttpServer server(config.server, server_options);
+
+  api::NodeInfo node{config.node_id, config.server.host, config.server.port, 1};
+  if (node.node_id.empty()) node.node_id = fmt::format("{}:{}", Hostname(), config.server.port);
+  s = api::AddVoiceprintRoutes(server, shared_service, pool, node);
+  if (s.ok()) s = api::AddDocumentRoutes(server, VOXGATE_VERSION);
+  if (!s.ok()) return Fail(s);
+  const auto model_info = (*embedder)->model_info();
+  server.health().Add("model", [model_info] {
+    api::ComponentHealth h;
+    h.details = {{"model", model_info.id}, {"embedding_dim", model_info.embedding_dim}};
+    return h;
+  });
+  server.health().Add("store", [shared_store] {
+    api::ComponentHealth h;
+    Status ping = shared_store->Ping();
+    h.healthy = ping.ok();
+    if (!ping.ok()) h.message = ping.message();
+    return h;
+  });
+  server.health().Add(
+      "inference",
+      [pool] {
+        api::ComponentHealth h;
+        h.details = {{"queue_depth", pool->queue_depth()}, {"busy_workers", pool->busy_workers()}};
+        return h;
+      },
+      /*required_for_ready=*/false);
+
+  s = server.Start();
+  if (!s.ok()) return Fail(s);
+  spdlog::info("listening on {}://{}:{}", server.tls() ? "https" : "http", config.server.host,
+               server.port());
+  std::cout << fmt::format("voxgate: listening on {}:{}", config.server.host, server.port())
+            << std::endl;
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("signal {}: finishing in-flight requests", sig);
+  server.Shutdown(std::chrono::seconds(10));
+  pool->Shutdown(std::chrono::seconds(10));
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace voxgate::app
