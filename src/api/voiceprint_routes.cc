@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/upload.h"
+#include "metrics/registry.h"
 
 namespace voxgate::api {
 namespace {
@@ -93,13 +94,47 @@ json StoreStatsJson(const store::StoreStats& s) {
   return j;
 }
 
+// Service-level metrics, next to the server's HTTP and the pool's inference metrics.
+struct ServiceMetrics {
+  explicit ServiceMetrics(metrics::Registry& r)
+      : enrolled(r.GetGauge("voxgate_enrolled_users", "Active users in the 1:N index")),
+        enrollments(
+            r.CounterFamily("voxgate_enrollments_total", "Successful register calls", {"kind"})),
+        verifications(r.CounterFamily("voxgate_verifications_total",
+                                      "Verification decisions by outcome", {"outcome"})),
+        identifications(r.CounterFamily("voxgate_identifications_total",
+                                        "Identifications by outcome", {"outcome"})),
+        store_errors(r.CounterFamily("voxgate_store_errors_total",
+                                     "Requests that failed in the store", {"operation"})) {}
+  metrics::Gauge& enrolled;
+  metrics::Family<metrics::Counter>& enrollments;
+  metrics::Family<metrics::Counter>& verifications;
+  metrics::Family<metrics::Counter>& identifications;
+  metrics::Family<metrics::Counter>& store_errors;
+};
+
+bool IsStoreFailure(const Status& s) {
+  return s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDataLoss ||
+         s.code() == StatusCode::kInternal;
+}
+
 // Everything the handlers share.
 struct Api {
   std::shared_ptr<VoiceprintService> service;
   std::shared_ptr<InferencePool> pool;
   NodeInfo node;
   HttpServer* server = nullptr;
+  std::unique_ptr<ServiceMetrics> metrics;
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+
+  // Answers an error, counting failures of the store.
+  void Fail(const Responder& r, const Status& s, const char* operation) {
+    if (IsStoreFailure(s)) metrics->store_errors.WithLabels({operation}).Increment();
+    r.SendError(s);
+  }
+  void UpdateEnrolled() {
+    metrics->enrolled.Set(static_cast<double>(service->Stats().indexed_users));
+  }
 
   CallContext Context(const Request& request) const {
     return {request.principal().key_id, request.request_id()};
@@ -136,9 +171,11 @@ struct Api {
           for (const auto& a : upload.audio) req.audio.push_back({a.bytes, a.filename});
           auto result = service->Register(req, Context(r.request()));
           if (!result.ok()) {
-            r.SendError(result.status());
+            Fail(r, result.status(), "register");
             return;
           }
+          metrics->enrollments.WithLabels({result->created ? "created" : "added"}).Increment();
+          UpdateEnrolled();
           const auto& rep = result->report;
           json body{{"success", true},
                     {"user_id", result->user_id},
@@ -187,9 +224,14 @@ struct Api {
                      req.audio = {upload.audio[0].bytes, upload.audio[0].filename};
                      auto result = service->Verify(req, Context(r.request()));
                      if (!result.ok()) {
-                       r.SendError(result.status());
+                       Fail(r, result.status(), "verify");
                        return;
                      }
+                     metrics->verifications
+                         .WithLabels({result->inconclusive ? "inconclusive"
+                                      : result->verified   ? "verified"
+                                                           : "rejected"})
+                         .Increment();
                      json body{{"success", true},
                                {"verified", result->verified},
                                {"user_id", result->user_id},
@@ -238,9 +280,12 @@ struct Api {
                      req.audio = {upload.audio[0].bytes, upload.audio[0].filename};
                      auto result = service->Identify(req, Context(r.request()));
                      if (!result.ok()) {
-                       r.SendError(result.status());
+                       Fail(r, result.status(), "identify");
                        return;
                      }
+                     metrics->identifications
+                         .WithLabels({result->identified ? "identified" : "unknown"})
+                         .Increment();
                      json body{{"success", true},
                                {"identified", result->identified},
                                {"matches", ScoresJson(result->matches)},
@@ -283,9 +328,10 @@ struct Api {
     const std::string id(request.PathParam("user_id"));
     Status s = service->Delete(id, Context(request));
     if (!s.ok()) {
-      responder.SendError(s);
+      Fail(responder, s, "delete");
       return;
     }
+    UpdateEnrolled();
     responder.SendJson(200, {{"success", true}, {"message", "voiceprint " + id + " deleted"}});
   }
 
@@ -303,9 +349,10 @@ struct Api {
     const std::string id(request.PathParam("user_id"));
     auto version = service->SetStatus(id, *status, Context(request));
     if (!version.ok()) {
-      responder.SendError(version.status());
+      Fail(responder, version.status(), "status");
       return;
     }
+    UpdateEnrolled();
     responder.SendJson(200, {{"success", true},
                              {"user_id", id},
                              {"status", store::ToString(*status)},
@@ -465,6 +512,8 @@ Status AddVoiceprintRoutes(HttpServer& server, std::shared_ptr<VoiceprintService
   api->pool = std::move(pool);
   api->node = std::move(node);
   api->server = &server;
+  api->metrics = std::make_unique<ServiceMetrics>(server.registry());
+  api->UpdateEnrolled();
   auto bind = [api](void (Api::*fn)(const Request&, Responder)) {
     return [api, fn](const Request& request, Responder responder) {
       ((*api).*fn)(request, std::move(responder));
