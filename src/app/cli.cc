@@ -18,6 +18,8 @@ void AddModelOptions(CLI::App* cmd, ModelOptions* m) {
   cmd->add_option("--max-speech", m->max_speech_s,
                   "use only the first S seconds of speech (0: all)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--window", m->window_s, "embed long speech in windows of S seconds, averaged")
+      ->check(CLI::Range(1.0, 3600.0));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@ struct ModelOptions {
   int num_threads = 1;     // ONNX Runtime threads per inference
   bool use_vad = true;
   double max_speech_s = 0.0;  // > 0: only the first this-many seconds of speech
+  double window_s = 0.0;      // > 0: embedding window length (default: the Embedder's)
 };
 
 struct EmbedOptions {

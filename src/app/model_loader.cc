@@ -1,5 +1,6 @@
 #include "app/model_loader.h"
 
+#include <algorithm>
 #include <iostream>
 
 namespace voxgate::app {
@@ -10,6 +11,10 @@ Result<std::shared_ptr<voiceprint::Embedder>> LoadEmbedder(const ModelOptions& o
   config.model.num_threads = options.num_threads;
   config.use_vad = options.use_vad;
   config.max_speech_s = options.max_speech_s;
+  if (options.window_s > 0) {
+    config.window_s = options.window_s;
+    config.window_overlap_s = std::min(config.window_overlap_s, options.window_s / 2);
+  }
   return voiceprint::Embedder::Create(config);
 }
 
