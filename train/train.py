@@ -160,7 +160,9 @@ def finalize(a, train_items, calib_items, calib_feats, calib_labels, test_items,
                "(speechocean762, Common Voice zh-CN/fa/multilingual, LibriSpeech train-clean-100 subset) with "
                "noise/reverb/telephone(G.711, Opus) augmentation; input 80-dim Kaldi fbank, global-mean")
     export.export(model, out, {
-        "framework": "voxgate", "sample_rate": "16000", "output_dim": str(EMB_DIM),
+        # "framework" names the runtime contract sherpa-onnx dispatches on (3D-Speaker: float
+        # samples, Kaldi fbank, global-mean); "trainer" says who made the weights.
+        "framework": "3d-speaker", "trainer": "voxgate", "sample_rate": "16000", "output_dim": str(EMB_DIM),
         "feature_normalize_type": "global-mean", "normalize_samples": "1", "language": "multilingual",
         "comment": comment, "threshold": f"{thr:.4f}", "model_version": a.model_version})
     data.write_manifest(stem + ".manifest.tsv", train_items)

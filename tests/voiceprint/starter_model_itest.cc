@@ -77,7 +77,8 @@ std::vector<Utterance>* StarterModelTest::utterances_ = nullptr;
 
 TEST_F(StarterModelTest, CarriesItsMetadataAndThreshold) {
   const ModelInfo& info = (*embedder_)->model_info();
-  EXPECT_EQ(info.framework, "voxgate");
+  EXPECT_EQ(info.framework, "3d-speaker");  // the runtime contract; metadata "trainer" = voxgate
+  EXPECT_EQ(info.metadata.at("trainer"), "voxgate");
   EXPECT_EQ(info.sample_rate_hz, 16000);
   EXPECT_EQ(info.embedding_dim, 192);
   EXPECT_TRUE(info.global_mean_normalize);
