@@ -3,18 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/multipart.h"
+#include "common/base64.h"
 
 namespace voxgate::api {
 namespace {
-
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+' || c == '-') return 62;
-  if (c == '/' || c == '_') return 63;
-  return -1;
-}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -61,25 +53,7 @@ const std::string* Upload::Field(const std::string& name) const {
 Result<std::string> DecodeBase64(std::string_view text) {
   std::string out;
   out.reserve(text.size() * 3 / 4);
-  uint32_t buffer = 0;
-  int bits = 0;
-  bool padding = false;
-  for (char c : text) {
-    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    if (c == '=') {
-      padding = true;
-      continue;
-    }
-    const int v = Base64Value(c);
-    if (v < 0 || padding) return InvalidArgumentError("invalid base64");
-    buffer = (buffer << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
-    }
-  }
-  if (bits >= 6) return InvalidArgumentError("invalid base64 length");
+  if (!DecodeBase64Into(text, out)) return InvalidArgumentError("invalid base64");
   return out;
 }
 

@@ -51,6 +51,22 @@ Result<int64_t> ParseInt(std::string_view text, const char* field, int64_t lo, i
   return v;
 }
 
+// A verify or identify body: exactly one probe recording and an optional threshold.
+struct Probe : Upload {
+  std::optional<double> threshold;
+};
+
+Result<Probe> ParseProbe(const Request& request) {
+  Probe probe;
+  VOXGATE_ASSIGN_OR_RETURN(static_cast<Upload&>(probe), ParseUpload(request));
+  if (probe.audio.size() != 1)
+    return InvalidArgumentError("exactly one \"audio\" file is required");
+  if (const auto* v = probe.Field("threshold"); v && !v->empty()) {
+    VOXGATE_ASSIGN_OR_RETURN(probe.threshold, ParseDouble(*v, "threshold"));
+  }
+  return probe;
+}
+
 json MetadataJson(const std::string& text) {
   json j = json::parse(text, nullptr, false);
   return j.is_discarded() ? json::object() : j;
@@ -200,25 +216,14 @@ struct Api {
 
   void Verify(const Request& request, Responder responder) {
     const auto t0 = Clock::now();
-    auto upload = ParseUpload(request);
+    auto upload = ParseProbe(request);
     if (!upload.ok()) {
       responder.SendError(upload.status());
       return;
     }
     VerifyRequest req;
     if (const auto* v = upload->Field("user_id")) req.user_id = *v;
-    if (const auto* v = upload->Field("threshold"); v && !v->empty()) {
-      auto t = ParseDouble(*v, "threshold");
-      if (!t.ok()) {
-        responder.SendError(t.status());
-        return;
-      }
-      req.threshold = *t;
-    }
-    if (upload->audio.size() != 1) {
-      responder.SendError(InvalidArgumentError("exactly one \"audio\" file is required"));
-      return;
-    }
+    req.threshold = upload->threshold;
     SubmitOrReject(*pool, std::move(responder),
                    [this, t0, req, upload = std::move(*upload)](Responder r) mutable {
                      req.audio = {upload.audio[0].bytes, upload.audio[0].filename};
@@ -249,12 +254,13 @@ struct Api {
 
   void Identify(const Request& request, Responder responder) {
     const auto t0 = Clock::now();
-    auto upload = ParseUpload(request);
+    auto upload = ParseProbe(request);
     if (!upload.ok()) {
       responder.SendError(upload.status());
       return;
     }
     IdentifyRequest req;
+    req.threshold = upload->threshold;
     if (const auto* v = upload->Field("top_k"); v && !v->empty()) {
       auto k = ParseInt(*v, "top_k", 1, 100);
       if (!k.ok()) {
@@ -262,18 +268,6 @@ struct Api {
         return;
       }
       req.top_k = static_cast<int>(*k);
-    }
-    if (const auto* v = upload->Field("threshold"); v && !v->empty()) {
-      auto t = ParseDouble(*v, "threshold");
-      if (!t.ok()) {
-        responder.SendError(t.status());
-        return;
-      }
-      req.threshold = *t;
-    }
-    if (upload->audio.size() != 1) {
-      responder.SendError(InvalidArgumentError("exactly one \"audio\" file is required"));
-      return;
     }
     SubmitOrReject(*pool, std::move(responder),
                    [this, t0, req, upload = std::move(*upload)](Responder r) mutable {

@@ -143,40 +143,30 @@ bool ConfigNode::Lookup(std::string_view key, std::string* text, bool* from_env)
   }
 }
 
-Status ConfigNode::Get(std::string_view key, bool* value) const {
+template <typename T, typename Convert>
+Status ConfigNode::GetParsed(std::string_view key, T* value, std::string_view expected,
+                             Convert convert) const {
   std::string text;
   bool env;
   if (!Lookup(key, &text, &env)) return Status::Ok();
-  if (!ParseBool(text, value))
-    return TypeError(env ? EnvName(key) : KeyPath(key), "true or false", text);
+  if (!convert(text, value)) return TypeError(env ? EnvName(key) : KeyPath(key), expected, text);
   return Status::Ok();
+}
+
+Status ConfigNode::Get(std::string_view key, bool* value) const {
+  return GetParsed(key, value, "true or false", ParseBool);
 }
 
 Status ConfigNode::Get(std::string_view key, int* value) const {
-  std::string text;
-  bool env;
-  if (!Lookup(key, &text, &env)) return Status::Ok();
-  if (!ParseInteger(text, value))
-    return TypeError(env ? EnvName(key) : KeyPath(key), "an integer", text);
-  return Status::Ok();
+  return GetParsed(key, value, "an integer", ParseInteger<int>);
 }
 
 Status ConfigNode::Get(std::string_view key, int64_t* value) const {
-  std::string text;
-  bool env;
-  if (!Lookup(key, &text, &env)) return Status::Ok();
-  if (!ParseInteger(text, value))
-    return TypeError(env ? EnvName(key) : KeyPath(key), "an integer", text);
-  return Status::Ok();
+  return GetParsed(key, value, "an integer", ParseInteger<int64_t>);
 }
 
 Status ConfigNode::Get(std::string_view key, double* value) const {
-  std::string text;
-  bool env;
-  if (!Lookup(key, &text, &env)) return Status::Ok();
-  if (!ParseDouble(text, value))
-    return TypeError(env ? EnvName(key) : KeyPath(key), "a number", text);
-  return Status::Ok();
+  return GetParsed(key, value, "a number", ParseDouble);
 }
 
 Status ConfigNode::Get(std::string_view key, float* value) const {

@@ -59,6 +59,11 @@ class ConfigNode {
   // The raw text for key from env or file, or nullptr-equivalent false when unset.
   bool Lookup(std::string_view key, std::string* text, bool* from_env) const;
   std::string KeyPath(std::string_view key) const;
+  // Looks key up and converts it with convert(text, value); a failed conversion names the key (or
+  // the environment variable it came from) and what was expected.
+  template <typename T, typename Convert>
+  Status GetParsed(std::string_view key, T* value, std::string_view expected,
+                   Convert convert) const;
 
   std::shared_ptr<const YAML::Node> node_;  // null when this section is absent
   std::string path_;

@@ -14,6 +14,8 @@
 #include <optional>
 #include <system_error>
 
+#include "common/base64.h"
+
 namespace voxgate::store {
 
 namespace {
@@ -41,15 +43,6 @@ int HexValue(char c) {
   return -1;
 }
 
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+' || c == '-') return 62;
-  if (c == '/' || c == '_') return 63;
-  return -1;
-}
-
 // Decodes exactly EncryptionKey::kSize bytes of hex; false on any other input.
 bool DecodeHex(std::string_view text, std::array<uint8_t, EncryptionKey::kSize>& out) {
   if (text.size() != 2 * EncryptionKey::kSize) return false;
@@ -64,21 +57,7 @@ bool DecodeHex(std::string_view text, std::array<uint8_t, EncryptionKey::kSize>&
 
 // Decodes base64 (either alphabet, padding optional) into `out`; false when malformed.
 bool DecodeBase64(std::string_view text, std::vector<uint8_t>& out) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  if (text.size() % 4 == 1) return false;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = Base64Value(c);
-    if (v < 0) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<uint8_t>(acc >> bits));
-    }
-  }
-  return true;
+  return DecodeBase64Into(text, out);
 }
 
 std::string_view Trim(std::string_view s) {
