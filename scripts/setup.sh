@@ -24,7 +24,7 @@ build_pkgs=(
   libssl-dev libboost1.81-dev libsqlite3-dev libkissfft-dev
 )
 test_pkgs=(
-  libgtest-dev libgmock-dev libbenchmark-dev openssl
+  libgtest-dev libgmock-dev libbenchmark-dev openssl wrk curl
   python3-torch python3-torchaudio python3-onnx python3-numpy
 )
 pkgs=("${build_pkgs[@]}")
