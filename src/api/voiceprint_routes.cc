@@ -158,9 +158,15 @@ struct Api {
 
   json NodeJson() const {
     const bool healthy = service->store().Ping().ok();
-    return {{"node_id", node.node_id},
+    // With port 0 the bound port is only known once the server runs.
+    const int port = node.port > 0 ? node.port : server->port();
+    std::string node_id = node.node_id;
+    if (node_id.empty() || node_id.ends_with(":0")) {
+      node_id = node_id.substr(0, node_id.rfind(':')) + ":" + std::to_string(port);
+    }
+    return {{"node_id", node_id},
             {"host", node.host},
-            {"port", node.port},
+            {"port", port},
             {"weight", node.weight},
             {"is_healthy", healthy},
             {"active_connections", server->open_connections()},

@@ -73,6 +73,7 @@ int RunCli(int argc, char** argv) {
   KeysOptions keys;
   CLI::App* keys_cmd = app.add_subcommand("keys", "manage API keys");
   keys_cmd->require_subcommand(1);
+  keys_cmd->fallthrough();  // `keys create --data-dir D` as well as `keys --data-dir D create`
   keys_cmd->add_option("--data-dir", keys.data_dir, "where api_keys.json lives")
       ->envname("VOXGATE_DATA_DIR");
   CLI::App* keys_create = keys_cmd->add_subcommand("create", "create a key (printed once)");
