@@ -1,7 +1,8 @@
 // Embedding real-time factor: fbank + model on 3-s clips of real speech (no VAD), one thread per
 // inference, run by one thread and by one per core. "x_realtime" is audio seconds embedded per wall
 // second over all threads; the single-thread real-time factor is its inverse.
-//   build/bench/embedding_bench [--benchmark_filter=...]   (VOXGATE_BENCH_MODEL overrides the model)
+//   build/bench/embedding_bench [--benchmark_filter=...]   (VOXGATE_BENCH_MODEL overrides the
+//   model)
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
