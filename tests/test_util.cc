@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace voxgate::testing {
@@ -12,6 +13,14 @@ std::string SpeechPath(const std::string& name) {
   const char* env = std::getenv("VOXGATE_SPEECH_DIR");
   std::string base = env ? env : std::string(VOXGATE_SOURCE_DIR) + "/../shared/speech";
   return base + "/" + name;
+}
+
+std::string DevSetUtterance(const std::string& speaker_chapter, int n) {
+  const std::string speaker = speaker_chapter.substr(0, speaker_chapter.find('-'));
+  char name[32];
+  std::snprintf(name, sizeof name, "-%04d.flac", n);
+  return SpeechPath("resemblyzer-librispeech/librispeech_test-other/" + speaker + "/" +
+                    speaker_chapter + name);
 }
 
 std::string RepoPath(const std::string& name) {

@@ -9,6 +9,9 @@ namespace voxgate::testing {
 std::string TestDataPath(const std::string& name);
 /// ../shared/speech relative to the repository (VOXGATE_SPEECH_DIR overrides).
 std::string SpeechPath(const std::string& name);
+/// Utterance n of a development-set speaker (LibriSpeech test-other), whose files are
+/// <speaker>-<chapter>-<nnnn>.flac: DevSetUtterance("1688-142285", 0).
+std::string DevSetUtterance(const std::string& speaker_chapter, int n);
 /// The repository root.
 std::string RepoPath(const std::string& name);
 /// build/voxgate.

@@ -34,6 +34,8 @@
 #include <utility>
 #include <vector>
 
+#include "api/http_server_config.h"
+
 namespace voxgate::testing {
 
 namespace beast = boost::beast;
@@ -75,6 +77,17 @@ struct FormPart {
 };
 
 /// Builds a multipart/form-data body; returns {body, content type with boundary}.
+/// A server config for tests: loopback, ephemeral port, no auth, no access log, no rate limit.
+inline api::HttpServerConfig TestServerConfig() {
+  api::HttpServerConfig c;
+  c.host = "127.0.0.1";
+  c.port = 0;
+  c.auth_enabled = false;
+  c.access_log = false;
+  c.rate_limit.enabled = false;
+  return c;
+}
+
 inline std::pair<std::string, std::string> BuildMultipart(const std::vector<FormPart>& parts) {
   std::string boundary = "----voxgate-test-";
   std::mt19937_64 rng{std::random_device{}()};

@@ -21,15 +21,7 @@ using testing::Headers;
 using testing::HttpClient;
 using testing::HttpResponse;
 
-HttpServerConfig TestConfig() {
-  HttpServerConfig c;
-  c.host = "127.0.0.1";
-  c.port = 0;
-  c.auth_enabled = false;
-  c.access_log = false;
-  c.rate_limit.enabled = false;
-  return c;
-}
+HttpServerConfig TestConfig() { return testing::TestServerConfig(); }
 
 std::filesystem::path TempDir(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() /

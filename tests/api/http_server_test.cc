@@ -19,15 +19,7 @@ using testing::RawConnection;
 using testing::RawStatus;
 using Clock = std::chrono::steady_clock;
 
-HttpServerConfig TestConfig() {
-  HttpServerConfig c;
-  c.host = "127.0.0.1";
-  c.port = 0;
-  c.auth_enabled = false;
-  c.access_log = false;
-  c.rate_limit.enabled = false;
-  return c;
-}
+HttpServerConfig TestConfig() { return testing::TestServerConfig(); }
 
 // Echoes what the server parsed, as JSON.
 void Echo(const Request& req, Responder r) {

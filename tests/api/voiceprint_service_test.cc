@@ -24,10 +24,7 @@ std::string ReadFile(const std::string& path) {
 }
 
 std::string Utt(const std::string& speaker, const std::string& chapter, int n) {
-  char name[32];
-  std::snprintf(name, sizeof name, "-%04d.flac", n);
-  return ReadFile(SpeechPath("resemblyzer-librispeech/librispeech_test-other/" + speaker + "/" +
-                             speaker + "-" + chapter + name));
+  return ReadFile(voxgate::testing::DevSetUtterance(speaker + "-" + chapter, n));
 }
 
 class ServiceTest : public ::testing::Test {

@@ -29,13 +29,8 @@ CmdResult Voxgate(const std::string& args) {
   return r;
 }
 
-// Utterance n of a development-set speaker whose files are <speaker>-<chapter>-<nnnn>.flac.
 std::string Utt(const std::string& speaker_chapter, int n) {
-  const std::string speaker = speaker_chapter.substr(0, speaker_chapter.find('-'));
-  char name[32];
-  std::snprintf(name, sizeof name, "-%04d.flac", n);
-  return SpeechPath("resemblyzer-librispeech/librispeech_test-other/" + speaker + "/" +
-                    speaker_chapter + name);
+  return DevSetUtterance(speaker_chapter, n);
 }
 
 // A tiny random-weight model (tests/data/gen_tiny_models.py): the numbers mean nothing about

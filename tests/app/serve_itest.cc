@@ -55,13 +55,8 @@ const std::string& Bytes(const std::string& path) {
   return it->second;
 }
 
-// Utterance n of a LibriSpeech test-other speaker ("1688-142285" -> 1688/1688-142285-000n.flac).
 std::string Utt(const std::string& speaker_chapter, int n) {
-  const std::string speaker = speaker_chapter.substr(0, speaker_chapter.find('-'));
-  char name[32];
-  std::snprintf(name, sizeof name, "-%04d.flac", n);
-  return SpeechPath("resemblyzer-librispeech/librispeech_test-other/" + speaker + "/" +
-                    speaker_chapter + name);
+  return DevSetUtterance(speaker_chapter, n);
 }
 
 std::string AudioFixture(const std::string& name) { return TestDataPath("audio/" + name); }
