@@ -22,10 +22,12 @@ build_pkgs=(
   libopus-dev libspeexdsp-dev libwebrtc-audio-processing-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libssl-dev libboost1.81-dev libsqlite3-dev libkissfft-dev
+  libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev openssl wrk curl
   python3-torch python3-torchaudio python3-onnx python3-numpy
+  sip-tester
 )
 pkgs=("${build_pkgs[@]}")
 [ "$with_tests" = 1 ] && pkgs+=("${test_pkgs[@]}")
