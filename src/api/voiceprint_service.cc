@@ -123,6 +123,11 @@ std::mutex& VoiceprintService::StripeFor(std::string_view user_id) {
 
 Result<voiceprint::Embedding> VoiceprintService::EmbedAudio(const AudioInput& audio) const {
   const std::string what = audio.filename.empty() ? "audio" : "audio '" + audio.filename + "'";
+  if (audio.clip != nullptr) {
+    auto embedding = embedder_->Embed(*audio.clip);
+    if (!embedding.ok()) return embedding.status().WithContext(what);
+    return embedding;
+  }
   auto clip = audio::DecodeMemory(
       {reinterpret_cast<const uint8_t*>(audio.bytes.data()), audio.bytes.size()}, decode_);
   if (!clip.ok()) {
@@ -411,6 +416,49 @@ ServiceStats VoiceprintService::Stats() const {
   s.identifications = identifications_;
   s.indexed_users = index_.size();
   return s;
+}
+
+Result<float> VoiceprintService::ScoreUser(std::string_view user_id,
+                                          std::span<const float> embedding) const {
+  float score = 0.0f;
+  if (!index_.ScoreOf(std::string(user_id), embedding, &score)) {
+    return NotFoundError(fmt::format("user '{}' is not enrolled or not active", user_id));
+  }
+  return score;
+}
+
+std::vector<voiceprint::SpeakerMatch> VoiceprintService::Search(std::span<const float> embedding,
+                                                                size_t k) const {
+  return index_.Search(embedding, k);
+}
+
+std::string VoiceprintService::DisplayName(std::string_view user_id) const {
+  return NameOf(std::string(user_id));
+}
+
+Result<voiceprint::LiveEnrollment> VoiceprintService::EnrollSpeech(
+    const std::string& user_id, const std::vector<std::vector<float>>& clips,
+    const std::string& actor) {
+  std::vector<audio::AudioClip> decoded(clips.size());
+  RegisterRequest request;
+  request.user_id = user_id;
+  for (size_t i = 0; i < clips.size(); ++i) {
+    decoded[i].samples = clips[i];
+    decoded[i].sample_rate_hz = model_info().sample_rate_hz;
+    AudioInput input;
+    input.filename = fmt::format("live sample {}", i + 1);
+    input.clip = &decoded[i];
+    request.audio.push_back(input);
+  }
+  CallContext ctx;
+  ctx.actor = actor;
+  VOXGATE_ASSIGN_OR_RETURN(RegisterResult r, Register(request, ctx));
+  voiceprint::LiveEnrollment out;
+  out.user_id = r.user_id;
+  out.created = r.created;
+  out.total_samples = r.total_samples;
+  out.warnings = r.report.warnings;
+  return out;
 }
 
 }  // namespace voxgate::api

@@ -24,6 +24,7 @@
 #include "store/voiceprint_store.h"
 #include "voiceprint/embedder.h"
 #include "voiceprint/enrollment.h"
+#include "voiceprint/speaker_directory.h"
 #include "voiceprint/speaker_index.h"
 
 namespace voxgate {
@@ -49,7 +50,8 @@ struct ServiceConfig {
 /// One uploaded recording. `bytes` must outlive the call.
 struct AudioInput {
   std::string_view bytes;
-  std::string filename;  // for messages only
+  std::string filename;                  // for messages only
+  const audio::AudioClip* clip = nullptr;  // already decoded audio; when set, `bytes` is unused
 };
 
 /// Who asked, for the audit log.
@@ -120,7 +122,7 @@ struct ServiceStats {
   size_t indexed_users = 0;
 };
 
-class VoiceprintService {
+class VoiceprintService : public voiceprint::SpeakerDirectory {
  public:
   /// Builds the service and fills the 1:N index from the store's active users (voiceprints made by
   /// another model are left out: they need re-enrollment).
@@ -139,8 +141,19 @@ class VoiceprintService {
   Result<store::ListPage> List(const store::ListQuery& query);
 
   /// The threshold used when a request gives none.
-  double DefaultThreshold() const;
-  const voiceprint::ModelInfo& model_info() const { return embedder_->model_info(); }
+  double DefaultThreshold() const override;
+  const voiceprint::ModelInfo& model_info() const override { return embedder_->model_info(); }
+  const std::shared_ptr<voiceprint::Embedder>& embedder() const { return embedder_; }
+
+  // SpeakerDirectory, for live sessions.
+  Result<float> ScoreUser(std::string_view user_id,
+                          std::span<const float> embedding) const override;
+  std::vector<voiceprint::SpeakerMatch> Search(std::span<const float> embedding,
+                                               size_t k) const override;
+  std::string DisplayName(std::string_view user_id) const override;
+  Result<voiceprint::LiveEnrollment> EnrollSpeech(const std::string& user_id,
+                                                  const std::vector<std::vector<float>>& clips,
+                                                  const std::string& actor) override;
   store::VoiceprintStore& store() { return *store_; }
   ServiceStats Stats() const;
 

@@ -127,6 +127,7 @@ class VadCore {
   }
 
   float last_probability() const { return last_prob_; }
+  bool in_speech() const { return triggered_; }
 
   // Appends samples; emits finalised segments into `out`.
   Status Accept(std::span<const float> samples, std::vector<SpeechSegment>* out) {
@@ -401,6 +402,8 @@ std::vector<SpeechSegment> VadStream::Flush() {
   if (!status.ok()) spdlog::warn("silero vad flush: {}", status.ToString());
   return segments;
 }
+
+bool VadStream::in_speech() const { return state_->core && state_->core->in_speech(); }
 
 float VadStream::last_probability() const {
   return state_->core ? state_->core->last_probability() : 0.0f;

@@ -62,6 +62,10 @@ class VadStream {
   std::vector<SpeechSegment> Flush();
   /// Speech probability of the last complete window (0 after Flush() or Reset()).
   float last_probability() const;
+  /// Causal speech state after the last complete window: true from the window whose probability
+  /// crossed `threshold` until min_silence_ms below `neg_threshold`. Live consumers use it to take
+  /// speech as it arrives, before the padded segment is final.
+  bool in_speech() const;
   /// Drops all state, as if newly constructed.
   void Reset();
 

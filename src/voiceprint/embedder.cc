@@ -95,6 +95,11 @@ Result<Embedding> Embedder::Embed(const audio::AudioClip& clip) const {
     speech =
         speech.first(std::min(speech.size(), static_cast<size_t>(config_.max_speech_s * rate)));
   }
+  return EmbedSpeech(speech);
+}
+
+Result<Embedding> Embedder::EmbedSpeech(std::span<const float> speech) const {
+  const int rate = model_->info().sample_rate_hz;
   const double speech_s = static_cast<double>(speech.size()) / rate;
   if (speech_s < config_.min_speech_s || speech.empty()) {
     return UnusableError(fmt::format("too little speech: {:.2f} s (minimum {:.2f} s)", speech_s,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,9 @@ class Embedder {
   static Result<std::shared_ptr<Embedder>> Create(const EmbedderConfig& config);
 
   Result<Embedding> Embed(const audio::AudioClip& clip) const;
+  /// Embeds samples that are already speech (trimmed by a live VAD), at the model's sample rate:
+  /// no resampling, no VAD, no max_speech_s cut; min_speech_s and the windowing apply.
+  Result<Embedding> EmbedSpeech(std::span<const float> speech) const;
   const ModelInfo& model_info() const;
   const EmbedderConfig& config() const { return config_; }
 

@@ -1,0 +1,50 @@
+// SpeakerDirectory: what a live session needs from the enrolled population, without knowing how it
+// is stored: score a claimed user, search everyone, names, the decision threshold, and enrollment
+// from speech heard live. The voiceprint service implements it over its store and 1:N index; live
+// front ends (SIP calls, WebSocket streams) depend only on this interface.
+//
+// Implementations are thread-safe.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "voiceprint/embedding_model.h"
+#include "voiceprint/speaker_index.h"
+
+namespace voxgate::voiceprint {
+
+struct LiveEnrollment {
+  std::string user_id;
+  bool created = false;  // false: samples were added to an existing user
+  int total_samples = 0;
+  std::vector<std::string> warnings;
+};
+
+class SpeakerDirectory {
+ public:
+  virtual ~SpeakerDirectory() = default;
+
+  /// The model whose embeddings the directory holds; live embeddings must come from it.
+  virtual const ModelInfo& model_info() const = 0;
+  /// The default accept threshold on cosine scores.
+  virtual double DefaultThreshold() const = 0;
+  /// Cosine score of an active user's voiceprint against `embedding` (L2-normalised);
+  /// kNotFound when the user is unknown, disabled or enrolled with another model.
+  virtual Result<float> ScoreUser(std::string_view user_id,
+                                  std::span<const float> embedding) const = 0;
+  /// The k best active users, best first.
+  virtual std::vector<SpeakerMatch> Search(std::span<const float> embedding, size_t k) const = 0;
+  /// Display name of an enrolled user ("" when none).
+  virtual std::string DisplayName(std::string_view user_id) const = 0;
+  /// Enrolls (or adds samples to) `user_id` from speech clips at the model's sample rate, with
+  /// the same quality gates as the REST register call. `actor` goes to the audit log.
+  virtual Result<LiveEnrollment> EnrollSpeech(const std::string& user_id,
+                                              const std::vector<std::vector<float>>& clips,
+                                              const std::string& actor) = 0;
+};
+
+}  // namespace voxgate::voiceprint
