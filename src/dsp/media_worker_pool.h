@@ -27,8 +27,8 @@ class MediaTask {
 };
 
 struct MediaWorkerPoolConfig {
-  int threads = 0;    // 0: one per core
-  int tick_ms = 10;   // how often every task is pumped even without a Wake()
+  int threads = 0;   // 0: one per core
+  int tick_ms = 10;  // how often every task is pumped even without a Wake()
 };
 
 class MediaWorkerPool {

@@ -118,13 +118,14 @@ struct Mailbox {
 
 struct Turn {
   int index = 0;
-  int64_t start_clock = 0;     // session sample of the turn's first speech
-  std::vector<float> speech;   // the turn's most recent speech (front trimmed to the window)
-  uint64_t total_samples = 0;  // all speech of the turn
-  uint64_t trimmed = 0;        // samples dropped from the front of `speech`
-  uint64_t scored_at = 0;      // total_samples at the last scoring snapshot
+  int64_t start_clock = 0;        // session sample of the turn's first speech
+  std::vector<float> speech;      // the turn's most recent speech (front trimmed to the window)
+  uint64_t total_samples = 0;     // all speech of the turn
+  uint64_t trimmed = 0;           // samples dropped from the front of `speech`
+  uint64_t scored_at = 0;         // total_samples at the last scoring snapshot
   std::vector<float> chunk_mean;  // sum of the turn's chunk embeddings (change detection)
   int chunks = 0;
+  std::vector<float> embedding;  // the turn's latest scoring embedding (its recent window)
   bool decided = false;
   std::optional<ScorerEvent> last_score;
 };
@@ -153,6 +154,8 @@ struct StreamingScorer::Impl {
   int64_t chunk_start = 0;
   std::vector<float> chunk;
   int64_t chunk_start_clock = 0;
+  // A chunk unlike the turn, waiting for the next chunk to confirm the change.
+  std::optional<JobResult> pending_change;
   // Enrollment.
   std::vector<float> enroll_speech;
   bool enroll_job = false;
@@ -182,9 +185,9 @@ struct StreamingScorer::Impl {
     total_samples += speech.size();
     last_clock = clock + static_cast<int64_t>(speech.size());
     if (mode == LiveMode::kEnroll) {
-      if (!enrolled && !enroll_job) enroll_speech.insert(enroll_speech.end(), speech.begin(), speech.end());
-      if (!enrolled && !enroll_job &&
-          Seconds(enroll_speech.size()) >= config.enroll_speech_s) {
+      if (!enrolled && !enroll_job)
+        enroll_speech.insert(enroll_speech.end(), speech.begin(), speech.end());
+      if (!enrolled && !enroll_job && Seconds(enroll_speech.size()) >= config.enroll_speech_s) {
         SubmitEnroll();
       }
       return;
@@ -206,8 +209,7 @@ struct StreamingScorer::Impl {
 
   void TrimTurn() {
     // Keep the window plus one chunk, so a turn split can hand the chunk's speech over.
-    const size_t keep =
-        static_cast<size_t>((config.window_s + 2 * config.change_chunk_s) * rate);
+    const size_t keep = static_cast<size_t>((config.window_s + 2 * config.change_chunk_s) * rate);
     if (turn.speech.size() > keep + rate) {  // trim in 1 s steps, not every frame
       const size_t drop = turn.speech.size() - keep;
       turn.speech.erase(turn.speech.begin(), turn.speech.begin() + static_cast<ptrdiff_t>(drop));
@@ -367,6 +369,7 @@ struct StreamingScorer::Impl {
       }
       return;  // too little speech after all, or an inference error: try again later
     }
+    turn.embedding = r.embedding;
     ScorerEvent e = BaseEvent(ScorerEvent::Kind::kScore);
     e.time_s = ClockS(r.clock);
     e.speech_s = Seconds(r.turn_samples);
@@ -411,25 +414,49 @@ struct StreamingScorer::Impl {
     Emit(d);
   }
 
+  // A 2 s chunk against the turn is a noisy comparison (same-speaker and different-speaker
+  // cosines overlap around the threshold with the starter model), so a change needs two
+  // consecutive chunks unlike the turn.
   void HandleChunk(JobResult& r) {
     if (r.turn != turn.index || !r.status.ok()) return;
-    if (turn.chunks > 0) {
-      std::vector<float> mean = turn.chunk_mean;
-      L2Normalize(mean);
-      const double sim = Score(mean, r.embedding);
+    // The turn's own chunks (accepted as this voice) once there are two; before that its scoring
+    // embedding. Not the scoring embedding later: its window may already hold the next voice.
+    std::vector<float> reference;
+    if (turn.chunks >= 2 || (turn.chunks == 1 && turn.embedding.empty())) {
+      reference = turn.chunk_mean;
+      L2Normalize(reference);
+    } else {
+      reference = turn.embedding;
+    }
+    if (!reference.empty()) {
+      const double sim = Score(reference, r.embedding);
       if (sim < change_threshold) {
-        StartTurn(r);
+        if (pending_change) {
+          StartTurn(*pending_change, r);
+          pending_change.reset();
+        } else {
+          pending_change = std::move(r);
+        }
         return;
       }
     }
-    if (turn.chunk_mean.empty()) turn.chunk_mean.assign(r.embedding.size(), 0.0f);
-    for (size_t i = 0; i < r.embedding.size(); ++i) turn.chunk_mean[i] += r.embedding[i];
+    if (pending_change) {
+      // A lone dissimilar chunk: not a change, but still this turn's speech.
+      AddChunk(pending_change->embedding);
+      pending_change.reset();
+    }
+    AddChunk(r.embedding);
+  }
+
+  void AddChunk(const std::vector<float>& embedding) {
+    if (turn.chunk_mean.empty()) turn.chunk_mean.assign(embedding.size(), 0.0f);
+    for (size_t i = 0; i < embedding.size(); ++i) turn.chunk_mean[i] += embedding[i];
     ++turn.chunks;
   }
 
-  // The chunk starting at turn offset r.chunk_start is another voice: close the current turn
-  // there and open a new one with the chunk and everything after it.
-  void StartTurn(JobResult& r) {
+  // The chunk starting at turn offset r.chunk_start is another voice (confirmed by `next`):
+  // close the current turn there and open a new one with the chunk and everything after it.
+  void StartTurn(JobResult& r, const JobResult& next_chunk) {
     if (!turn.decided) {
       if (turn.last_score) {
         MaybeDecide(*turn.last_score, /*final=*/true);
@@ -454,7 +481,10 @@ struct StreamingScorer::Impl {
     }
     next.total_samples = next.speech.size();
     next.chunk_mean = r.embedding;
-    next.chunks = 1;
+    for (size_t i = 0; i < next.chunk_mean.size() && i < next_chunk.embedding.size(); ++i) {
+      next.chunk_mean[i] += next_chunk.embedding[i];
+    }
+    next.chunks = 2;
     // The chunk being collected now started inside the new turn.
     chunk_start -= static_cast<int64_t>(split);
     if (chunk_start < 0) chunk_start = 0;
@@ -586,21 +616,21 @@ StreamingScorer::~StreamingScorer() {
 }
 
 Result<std::unique_ptr<StreamingScorer>> StreamingScorer::Create(
-    const StreamingScorerConfig& config, LiveMode mode, std::string claimed_user,
-    double threshold, std::shared_ptr<const Embedder> embedder,
-    std::shared_ptr<SpeakerDirectory> directory, Executor executor, EventSink sink) {
+    const StreamingScorerConfig& config, LiveMode mode, std::string claimed_user, double threshold,
+    std::shared_ptr<const Embedder> embedder, std::shared_ptr<SpeakerDirectory> directory,
+    Executor executor, EventSink sink) {
   VOXGATE_RETURN_IF_ERROR(config.Validate());
   if (!embedder || !directory) return InvalidArgumentError("streaming scorer needs a model");
   if ((mode == LiveMode::kVerify || mode == LiveMode::kEnroll) && claimed_user.empty()) {
-    return InvalidArgumentError(
-        fmt::format("mode {} needs a user_id", LiveModeName(mode)));
+    return InvalidArgumentError(fmt::format("mode {} needs a user_id", LiveModeName(mode)));
   }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->mode = mode;
   impl->claimed_user = std::move(claimed_user);
   impl->threshold = threshold < -1 ? directory->DefaultThreshold() : threshold;
-  impl->change_threshold = config.change_threshold < -1 ? impl->threshold : config.change_threshold;
+  impl->change_threshold =
+      config.change_threshold < -1 ? impl->threshold - 0.04 : config.change_threshold;
   impl->rate = embedder->model_info().sample_rate_hz;
   impl->embedder = std::move(embedder);
   impl->directory = std::move(directory);

@@ -8,8 +8,9 @@
 // `decide_min_speech_s` of speech was heard, and by `decide_max_speech_s` in any case.
 //
 // Speaker change: every `change_chunk_s` of speech is embedded on its own and compared with the
-// current turn; a chunk unlike the turn (cosine below change_threshold) starts a new turn, which
-// is scored and decided afresh, so a call with two voices reports who spoke when.
+// current turn; two consecutive chunks unlike the turn (cosine below change_threshold) start a new
+// turn at the first of them, which is scored and decided afresh, so a call with two voices
+// reports who spoke when.
 //
 // Embeddings are computed off the media thread: the scorer hands snapshots of speech to an
 // executor (the live inference pool) and picks the results up on the next Feed()/Poll(); at most
@@ -36,20 +37,20 @@ namespace voxgate::voiceprint {
 enum class LiveMode { kVerify, kIdentify, kEnroll };
 
 struct StreamingScorerConfig {
-  double min_score_speech_s = 1.0;   // first running score after this much speech
-  double rescore_every_s = 1.0;      // re-embed the turn after this much new speech
-  double decide_min_speech_s = 3.0;  // no decision on less speech than this
-  double decide_max_speech_s = 15.0; // decide by the plain threshold at this much speech
-  double accept_margin = 0.08;       // early accept at threshold + margin
-  double reject_margin = 0.08;       // early reject at threshold - margin
-  double window_s = 10.0;            // the turn's embedding covers its last this-many seconds
-  bool speaker_change = true;        // split turns when the voice changes
-  double change_chunk_s = 2.0;       // speech per change-detection chunk
-  double change_threshold = -2.0;    // chunk-vs-turn cosine under this starts a turn; < -1: the
-                                     // decision threshold
-  int top_k = 3;                     // identify: candidates reported
-  double enroll_speech_s = 12.0;     // enroll: speech collected before enrolling
-  int enroll_samples = 3;            // enroll: the speech is split into this many samples
+  double min_score_speech_s = 1.0;    // first running score after this much speech
+  double rescore_every_s = 1.0;       // re-embed the turn after this much new speech
+  double decide_min_speech_s = 3.0;   // no decision on less speech than this
+  double decide_max_speech_s = 15.0;  // decide by the plain threshold at this much speech
+  double accept_margin = 0.08;        // early accept at threshold + margin
+  double reject_margin = 0.08;        // early reject at threshold - margin
+  double window_s = 10.0;             // the turn's embedding covers its last this-many seconds
+  bool speaker_change = true;         // split turns when the voice changes
+  double change_chunk_s = 2.0;        // speech per change-detection chunk
+  double change_threshold = -2.0;     // chunk-vs-turn cosine under this starts a turn; < -1: the
+                                      // decision threshold - 0.04
+  int top_k = 3;                      // identify: candidates reported
+  double enroll_speech_s = 12.0;      // enroll: speech collected before enrolling
+  int enroll_samples = 3;             // enroll: the speech is split into this many samples
 
   Status Validate() const;
   std::string ToString() const;
