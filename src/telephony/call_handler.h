@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -23,6 +24,9 @@ struct CodecSpec {
   int channels = 1;          // Opus is always signalled as 2 in SDP; audio is mono here
 };
 
+/// RFC 3264 stream direction.
+enum class MediaDirection { kSendRecv, kSendOnly, kRecvOnly, kInactive };
+
 /// The media half of an answered offer: what we will receive and send.
 struct NegotiatedMedia {
   CodecSpec audio;
@@ -31,6 +35,13 @@ struct NegotiatedMedia {
   std::string remote_address;   // where to send RTP (connection address of the offer)
   uint16_t remote_rtp_port = 0;
   uint16_t remote_rtcp_port = 0;  // a=rtcp, else remote_rtp_port + 1
+  // OUR direction, the mirror of the offer's: an offer that is sendonly (caller on hold music,
+  // or a recording feed) gives kRecvOnly, so the media side must not send.
+  MediaDirection direction = MediaDirection::kSendRecv;
+  // An answer carries one m= line per offered one, in order (RFC 3264 section 6). The offer's
+  // other m= lines, rejected as "video 0 RTP/AVP 96"; "" marks the negotiated audio stream.
+  // Empty for an audio-only offer. Only the SDP answer uses it.
+  std::vector<std::string> answer_media_lines;
 };
 
 struct IncomingCall {
