@@ -50,11 +50,13 @@ Engine& GetEngine() {
 }
 
 // Runs inside espeak_Synth() on the thread that called it, which holds the engine lock.
+// NOLINTNEXTLINE(google-runtime-int): the type espeak's callback takes
 int SynthCallback(short* wav, int num_samples, espeak_EVENT* events) {
   Collector* c = GetEngine().current;
   if (c == nullptr) return 1;  // nobody is listening: abort
-  if (wav != nullptr && num_samples > 0)
+  if (wav != nullptr && num_samples > 0) {
     c->samples.insert(c->samples.end(), wav, wav + num_samples);
+  }
   for (espeak_EVENT* e = events; e != nullptr && e->type != espeakEVENT_LIST_TERMINATED; ++e) {
     RawEvent raw{e->type, e->text_position, e->length, e->sample, {}};
     if (e->type == espeakEVENT_PHONEME) std::memcpy(raw.phoneme, e->id.string, 8);

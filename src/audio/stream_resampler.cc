@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <string>
 
 #include "audio/audio_clip.h"
@@ -90,7 +91,7 @@ void StreamResampler::Reset() {
 size_t StreamResampler::MaxOutputSamples(size_t in_samples) const {
   if (state_ == nullptr) return in_samples;
   // ceil(in * out / in) plus one for the fractional phase carried between calls.
-  const auto num = static_cast<unsigned long long>(in_samples) * out_rate_hz_;
+  const auto num = static_cast<uint64_t>(in_samples) * out_rate_hz_;
   return static_cast<size_t>((num + in_rate_hz_ - 1) / in_rate_hz_) + 1;
 }
 
