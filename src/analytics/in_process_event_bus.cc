@@ -90,10 +90,9 @@ void InProcessEventBus::Publish(const Event& event) {
   bool prune = false;
   for (const std::weak_ptr<Queue>& weak : subscribers_) {
     std::shared_ptr<Queue> q = weak.lock();
-    if (q == nullptr) {
+    // Push fails only on a cancelled subscription: forget it like a destroyed one.
+    if (q == nullptr || (TypeMatches(q->type_prefix(), event.type) && !q->Push(event))) {
       prune = true;
-    } else if (TypeMatches(q->type_prefix(), event.type) && !q->Push(event)) {
-      prune = true;  // cancelled
     }
   }
   if (prune) PruneLocked();

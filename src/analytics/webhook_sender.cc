@@ -30,7 +30,7 @@ struct WebhookSender::Outcome {
 namespace {
 
 // Largest answer body read (and ignored): a receiver has nothing to tell us beyond its status.
-constexpr size_t kMaxResponseBodyBytes = 64 * 1024;
+constexpr size_t kMaxResponseBodyBytes = size_t{64} * 1024;
 constexpr std::chrono::milliseconds kMaxBackoff{30000};
 
 // Parses http://host[:port][/path][?query] (fragment dropped). Credentials in the URL are
@@ -200,7 +200,7 @@ std::string WebhookSender::HmacSha256Hex(std::string_view key, std::string_view 
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(mac_len * 2);
+  hex.reserve(size_t{mac_len} * 2);
   for (unsigned int i = 0; i < mac_len; ++i) {
     hex.push_back(kHex[mac[i] >> 4]);
     hex.push_back(kHex[mac[i] & 0xf]);
@@ -209,7 +209,7 @@ std::string WebhookSender::HmacSha256Hex(std::string_view key, std::string_view 
 }
 
 Result<std::unique_ptr<WebhookSender>> WebhookSender::Create(
-    WebhookConfig config, std::shared_ptr<EventBus> bus,
+    WebhookConfig config, const std::shared_ptr<EventBus>& bus,
     std::shared_ptr<metrics::Registry> registry) {
   VOXGATE_RETURN_IF_ERROR(config.Validate());
   if (bus == nullptr) return InvalidArgumentError("webhooks: no event bus");
@@ -223,7 +223,8 @@ Result<std::unique_ptr<WebhookSender>> WebhookSender::Create(
   }
   std::string secret;
   if (!config.secret_env.empty()) {
-    const char* value = std::getenv(config.secret_env.c_str());
+    // Read once, at start-up, before the worker exists.
+    const char* value = std::getenv(config.secret_env.c_str());  // NOLINT(concurrency-mt-unsafe)
     if (value == nullptr || *value == '\0') {
       return InvalidArgumentError("webhooks.secret_env names " + config.secret_env +
                                   ", which is not set");
@@ -392,8 +393,9 @@ WebhookSender::Outcome WebhookSender::Post(const Endpoint& endpoint, const std::
   request.set(http::field::user_agent, "voxgate/" VOXGATE_VERSION);
   request.set(http::field::content_type, "application/json");
   request.set("X-Voxgate-Event", type);
-  if (!secret_.empty())
+  if (!secret_.empty()) {
     request.set("X-Voxgate-Signature", "sha256=" + HmacSha256Hex(secret_, body));
+  }
   request.keep_alive(false);
   request.body() = body;
   request.prepare_payload();

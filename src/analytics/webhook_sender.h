@@ -59,7 +59,7 @@ class WebhookSender {
   /// Validates `config`, reads the secret (kInvalidArgument if secret_env is set but the variable
   /// is not), subscribes to `bus` and starts the worker. `registry`: null for the default one.
   static Result<std::unique_ptr<WebhookSender>> Create(
-      WebhookConfig config, std::shared_ptr<EventBus> bus,
+      WebhookConfig config, const std::shared_ptr<EventBus>& bus,
       std::shared_ptr<metrics::Registry> registry = nullptr);
   /// Stop().
   ~WebhookSender();
