@@ -9,7 +9,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <condition_variable>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -28,6 +31,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 namespace ssl = net::ssl;
+namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
 namespace {
@@ -113,6 +117,181 @@ using Core = HttpServer::Core;
 
 // One connection. Derived (PlainSession / TlsSession) provides stream(), Start() and
 // CloseAfterResponse(). All members are touched only on the connection's strand (ex_).
+
+// One WebSocket connection after the upgrade (see websocket.h). All members but the atomics are
+// touched only on the connection's strand.
+template <class Stream>
+class WsSession : public SessionBase, public WebSocketConnection {
+ public:
+  WsSession(std::shared_ptr<Core> core, std::string remote, WebSocketOptions options)
+      : core_(std::move(core)), remote_(std::move(remote)), options_(options) {}
+
+  ~WsSession() override {
+    if (registered_ && !finished_) core_->Unregister(this);
+  }
+
+  // Takes over the upgraded HTTP stream and accepts the handshake. On the stream's strand.
+  void Start(Stream&& stream, http::request<http::string_body> upgrade,
+             std::shared_ptr<WebSocketHandler> handler) {
+    ws_.emplace(std::move(stream));
+    ex_ = ws_->get_executor();
+    handler_ = std::move(handler);
+    retry_.emplace(ex_);
+    registered_ = core_->TryRegister(this, this->weak_from_this());
+    if (!registered_) {
+      finished_ = true;
+      beast::get_lowest_layer(*ws_).close();
+      if (handler_) handler_->OnClose();
+      handler_.reset();
+      return;
+    }
+    beast::get_lowest_layer(*ws_).expires_never();
+    websocket::stream_base::timeout t =
+        websocket::stream_base::timeout::suggested(beast::role_type::server);
+    t.idle_timeout = ToDuration(options_.idle_timeout_s);
+    t.keep_alive_pings = true;
+    ws_->set_option(t);
+    ws_->set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "voxgate"); }));
+    ws_->read_message_max(options_.max_message_bytes);
+    ws_->async_accept(upgrade, [self = Self()](beast::error_code ec) {
+      if (ec) return self->Finish();
+      self->Read();
+    });
+  }
+
+  bool SendText(std::string message, bool essential) override {
+    if (closing_.load()) return false;
+    if (!essential && queued_bytes_.load() > options_.max_queued_out_bytes) {
+      ++dropped_;
+      return false;
+    }
+    queued_bytes_ += message.size();
+    net::post(ex_, [self = Self(), m = std::move(message)]() mutable {
+      if (self->finished_) return;
+      self->out_.push_back(std::move(m));
+      if (!self->writing_) self->WriteNext();
+    });
+    return true;
+  }
+
+  void Close(uint16_t code, std::string reason) override {
+    if (closing_.exchange(true)) return;
+    net::post(ex_, [self = Self(), code, reason = std::move(reason)]() mutable {
+      self->close_reason_ =
+          websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+      self->close_requested_ = true;
+      if (!self->writing_) self->WriteNext();
+    });
+  }
+
+  uint64_t dropped_messages() const override { return dropped_.load(); }
+
+  void BeginShutdown() override { Close(1001, "server shutting down"); }
+  void ForceClose() override {
+    net::post(ex_, [self = Self()] {
+      if (self->ws_) beast::get_lowest_layer(*self->ws_).close();
+    });
+  }
+
+ private:
+  std::shared_ptr<WsSession> Self() {
+    return std::static_pointer_cast<WsSession>(this->shared_from_this());
+  }
+
+  void Read() {
+    ws_->async_read(buffer_,
+                    [self = Self()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (finished_) return;
+    if (ec) {
+      if (ec == websocket::error::message_too_big) {
+        core_->metrics.ProtocolError("websocket_too_big");
+      } else if (ec != websocket::error::closed && ec != net::error::operation_aborted &&
+                 ec != net::error::eof && ec != beast::error::timeout) {
+        core_->metrics.ProtocolError("websocket");
+      }
+      return Finish();
+    }
+    if (ws_->got_text()) {
+      const auto data = buffer_.cdata();
+      handler_->OnText(std::string_view(static_cast<const char*>(data.data()), data.size()));
+      buffer_.consume(buffer_.size());
+      return Read();
+    }
+    Deliver();
+  }
+
+  // Offers the binary message until the handler takes it; no reading meanwhile.
+  void Deliver() {
+    if (finished_) return;
+    const auto data = buffer_.cdata();
+    if (handler_->OnBinary({static_cast<const uint8_t*>(data.data()), data.size()})) {
+      buffer_.consume(buffer_.size());
+      return Read();
+    }
+    retry_->expires_after(std::chrono::milliseconds(5));
+    retry_->async_wait([self = Self()](beast::error_code ec) {
+      if (!ec) self->Deliver();
+    });
+  }
+
+  void WriteNext() {
+    if (finished_) return;
+    if (out_.empty()) {
+      if (close_requested_ && !close_sent_) {
+        close_sent_ = true;
+        ws_->async_close(close_reason_, [self = Self()](beast::error_code) {
+          // The read loop sees the close (or the error) and finishes.
+        });
+      }
+      return;
+    }
+    writing_ = true;
+    ws_->text(true);
+    ws_->async_write(net::buffer(out_.front()), [self = Self()](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      self->queued_bytes_ -= self->out_.front().size();
+      self->out_.pop_front();
+      if (ec) return self->Finish();
+      self->WriteNext();
+    });
+  }
+
+  void Finish() {
+    if (finished_) return;
+    finished_ = true;
+    closing_ = true;
+    retry_->cancel();
+    beast::error_code ec;
+    beast::get_lowest_layer(*ws_).socket().close(ec);
+    if (handler_) handler_->OnClose();
+    handler_.reset();  // the handler holds us too: break the cycle
+    core_->Unregister(this);
+  }
+
+  std::shared_ptr<Core> core_;  // first member: destroyed last
+  std::string remote_;
+  WebSocketOptions options_;
+  std::optional<websocket::stream<Stream>> ws_;
+  net::any_io_executor ex_;
+  std::optional<net::steady_timer> retry_;
+  std::shared_ptr<WebSocketHandler> handler_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> out_;
+  bool writing_ = false;
+  bool close_requested_ = false;
+  bool close_sent_ = false;
+  bool finished_ = false;
+  bool registered_ = false;
+  websocket::close_reason close_reason_;
+  std::atomic<bool> closing_{false};
+  std::atomic<size_t> queued_bytes_{0};
+  std::atomic<uint64_t> dropped_{0};
+};
+
 template <class Derived>
 class HttpSession : public SessionBase {
  public:
@@ -286,9 +465,38 @@ class HttpSession : public SessionBase {
     Responder responder = Responder::Create(std::move(request), std::move(deliver));
     if (prepared.error) {
       responder.Send(std::move(*prepared.error));
+    } else if (prepared.route->options.websocket && websocket::is_upgrade(msg)) {
+      Upgrade(std::move(msg), *prepared.route, responder);
     } else {
       core_->Invoke(*prepared.route, responder);
     }
+  }
+
+  // Hands the connection to a WebSocket session when the route's factory accepts it; otherwise
+  // the factory's error is the HTTP answer.
+  void Upgrade(http::request<http::string_body> msg, const api::Route& route,
+               const Responder& responder) {
+    using StreamT = std::remove_reference_t<decltype(derived().stream())>;
+    auto ws = std::make_shared<WsSession<StreamT>>(core_, remote_, route.options.websocket_options);
+    Result<std::shared_ptr<WebSocketHandler>> handler =
+        route.options.websocket(responder.request(), ws);
+    if (!handler.ok()) {
+      responder.SendError(handler.status());
+      return;
+    }
+    const double duration_s = Seconds(std::chrono::steady_clock::now() - header_done_at_).count();
+    core_->metrics.RecordRequest(cur_.route, cur_.method, 101, duration_s);
+    if (core_->config.access_log) {
+      core_->access_log.Write(AccessLogEntry{cur_.request_id, cur_.method, cur_.route, 101,
+                                             duration_s * 1000.0, remote_, cur_.key_id,
+                                             cur_.bytes_in, 0});
+    }
+    // This HTTP session is done: the socket moves to the WebSocket session. The responder's
+    // eventual default answer is ignored because closed_ is set.
+    closed_ = true;
+    phase_ = Phase::kClosing;
+    core_->Unregister(this);
+    ws->Start(std::move(derived().stream()), std::move(msg), std::move(*handler));
   }
 
   void OnResponse(uint64_t serial, Response response) {
@@ -705,6 +913,24 @@ Status HttpServer::Route(Method method, std::string_view pattern, Access access,
                                 std::string(pattern));
   }
   return core_->router.Add(method, pattern, access, std::move(handler), options);
+}
+
+Status HttpServer::WebSocketRoute(std::string_view pattern, Access access, WebSocketFactory factory,
+                                  WebSocketOptions options) {
+  if (!factory) return InvalidArgumentError("WebSocket route without a factory");
+  RouteOptions route_options;
+  route_options.websocket = std::move(factory);
+  route_options.websocket_options = options;
+  return Route(
+      Method::kGet, pattern, access,
+      [](const Request&, Responder r) {
+        Response res = HttpErrorResponse(426, "upgrade_required",
+                                         "this endpoint speaks WebSocket: send an Upgrade request",
+                                         r.request().request_id());
+        res.headers.emplace_back("Upgrade", "websocket");
+        r.Send(std::move(res));
+      },
+      std::move(route_options));
 }
 
 const Router& HttpServer::router() const { return core_->router; }

@@ -57,6 +57,10 @@ class HttpServer {
   /// Adds a route (see router.h). Only before Start().
   Status Route(Method method, std::string_view pattern, Access access, Handler handler,
                RouteOptions options = {});
+  /// Adds a WebSocket endpoint: GET `pattern` with an Upgrade goes through auth and the rate limit
+  /// like any route, then `factory` makes the handler; a plain GET gets 426 Upgrade Required.
+  Status WebSocketRoute(std::string_view pattern, Access access, WebSocketFactory factory,
+                        WebSocketOptions options = {});
   /// The routes, e.g. to describe them in an OpenAPI document.
   const Router& router() const;
   /// Health and readiness checks behind /health and /ready.

@@ -18,6 +18,7 @@
 #include "api/principal.h"
 #include "api/request.h"
 #include "api/responder.h"
+#include "api/websocket.h"
 
 namespace voxgate::api {
 
@@ -28,6 +29,9 @@ using Handler = std::function<void(const Request&, Responder)>;
 struct RouteOptions {
   /// Counts against the caller's rate limit (built-in health/ready/metrics routes say false).
   bool rate_limited = true;
+  /// Set for a WebSocket route (HttpServer::WebSocketRoute): an upgrade request goes here.
+  WebSocketFactory websocket;
+  WebSocketOptions websocket_options;
 };
 
 struct Route {

@@ -25,6 +25,7 @@ Status AppConfig::Load(const ConfigNode& root) {
       s.Child("sqlite").Get("read_connections", &store.sqlite.read_connections));
   // The key itself is read by the store from VOXGATE_ENCRYPTION_KEY or this file.
   VOXGATE_RETURN_IF_ERROR(root.Child("encryption").Get("key_file", &store.encryption.key_file));
+  VOXGATE_RETURN_IF_ERROR(live.Load(root.Child("live")));
   return Status::Ok();
 }
 
@@ -41,15 +42,16 @@ Status AppConfig::Finalize() {
   VOXGATE_RETURN_IF_ERROR(model.Validate().WithContext("model"));
   VOXGATE_RETURN_IF_ERROR(service.Validate().WithContext("service"));
   VOXGATE_RETURN_IF_ERROR(store.Validate().WithContext("store"));
+  VOXGATE_RETURN_IF_ERROR(live.Validate().WithContext("live"));
   return Status::Ok();
 }
 
 std::string AppConfig::ToString() const {
   return fmt::format(
       "profile={} data_dir={} node_id={} log.level={}\n  server: {}\n  inference: {}"
-      "\n  model: {}\n  service: {}\n  store: {}",
+      "\n  model: {}\n  service: {}\n  store: {}\n  live: {}",
       profile, data_dir, node_id, log_level, server.ToString(), inference.ToString(),
-      model.ToString(), service.ToString(), store.ToString());
+      model.ToString(), service.ToString(), store.ToString(), live.ToString());
 }
 
 Result<ConfigNode> LoadConfigFile(const std::string& path) {

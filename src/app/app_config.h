@@ -9,6 +9,7 @@
 #include "api/http_server_config.h"
 #include "api/inference_pool.h"
 #include "api/voiceprint_service.h"
+#include "app/live_stack.h"
 #include "common/config_node.h"
 #include "store/store_config.h"
 #include "voiceprint/embedder.h"
@@ -25,6 +26,7 @@ struct AppConfig {
   voiceprint::EmbedderConfig model;  // model.path empty: the bundled starter model
   api::ServiceConfig service;
   store::StoreConfig store;
+  LiveConfig live;  // live sessions (WebSocket streams, SIP calls)
 
   /// Reads every section; errors name the key. Does not validate.
   Status Load(const ConfigNode& root);

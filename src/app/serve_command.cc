@@ -17,6 +17,7 @@
 #include "api/voiceprint_service.h"
 #include "app/app_config.h"
 #include "app/commands.h"
+#include "app/live_stack.h"
 #include "app/model_loader.h"
 #include "common/logging.h"
 #include "metrics/registry.h"
@@ -109,7 +110,10 @@ int RunServe(const ServeOptions& options) {
 
   api::NodeInfo node{config.node_id, config.server.host, config.server.port, 1};
   if (node.node_id.empty()) node.node_id = fmt::format("{}:{}", Hostname(), config.server.port);
+  auto live = LiveStack::Create(config.live, config.data_dir, shared_service, registry);
+  if (!live.ok()) return Fail(live.status().WithContext("live sessions"));
   s = api::AddVoiceprintRoutes(server, shared_service, pool, node);
+  if (s.ok()) s = (*live)->AddRoutes(server);
   if (s.ok()) s = api::AddDocumentRoutes(server, VOXGATE_VERSION);
   if (!s.ok()) return Fail(s);
   const auto model_info = (*embedder)->model_info();
@@ -145,6 +149,7 @@ int RunServe(const ServeOptions& options) {
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {}: finishing in-flight requests", sig);
   server.Shutdown(std::chrono::seconds(10));
+  (*live)->Shutdown();
   pool->Shutdown(std::chrono::seconds(10));
   spdlog::info("stopped");
   return 0;

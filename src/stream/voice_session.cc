@@ -1,0 +1,376 @@
+#include "stream/voice_session.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "common/config_node.h"
+
+namespace voxgate::stream {
+
+Status VoiceSessionConfig::Validate() const {
+  VOXGATE_RETURN_IF_ERROR(pipeline.Validate());
+  VOXGATE_RETURN_IF_ERROR(scorer.Validate());
+  if (input_queue_frames < 8 || input_queue_frames > 65536) {
+    return InvalidArgumentError("live.input_queue_frames must be 8..65536");
+  }
+  if (qos_event_every_s < 0) return InvalidArgumentError("live.qos_event_every_s must be >= 0");
+  return Status::Ok();
+}
+
+std::string VoiceSessionConfig::ToString() const {
+  return fmt::format(
+      "VoiceSessionConfig({}, {}, input_queue_frames={}, qos_event_every_s={}, "
+      "score_processed_audio={})",
+      pipeline.ToString(), scorer.ToString(), input_queue_frames, qos_event_every_s,
+      score_processed_audio);
+}
+
+Status VoiceSessionConfig::Load(const ConfigNode& node) {
+  VOXGATE_RETURN_IF_ERROR(node.Get("input_queue_frames", &input_queue_frames));
+  VOXGATE_RETURN_IF_ERROR(node.Get("qos_event_every_s", &qos_event_every_s));
+  VOXGATE_RETURN_IF_ERROR(node.Get("score_processed_audio", &score_processed_audio));
+  VOXGATE_RETURN_IF_ERROR(pipeline.Load(node.Child("pipeline")));
+  VOXGATE_RETURN_IF_ERROR(scorer.Load(node.Child("scoring")));
+  return Status::Ok();
+}
+
+namespace {
+
+std::string NewSessionId() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("s-{:016x}", rng());
+}
+
+nlohmann::json ScorerEventJson(const voiceprint::ScorerEvent& e) {
+  nlohmann::json j = {{"turn", e.turn},
+                      {"turn_start_s", e.turn_start_s},
+                      {"time_s", e.time_s},
+                      {"speech_s", e.speech_s}};
+  if (!e.decision.empty()) j["decision"] = e.decision;
+  if (!e.user_id.empty()) j["user_id"] = e.user_id;
+  if (!e.name.empty()) j["name"] = e.name;
+  if (e.kind == voiceprint::ScorerEvent::Kind::kScore ||
+      e.kind == voiceprint::ScorerEvent::Kind::kDecision) {
+    j["score"] = e.score;
+    j["threshold"] = e.threshold;
+  }
+  if (!e.matches.empty()) {
+    nlohmann::json m = nlohmann::json::array();
+    for (const auto& x : e.matches) m.push_back({{"user_id", x.user_id}, {"score", x.score}});
+    j["matches"] = std::move(m);
+  }
+  if (!e.message.empty()) j["message"] = e.message;
+  return j;
+}
+
+const char* ScorerEventType(voiceprint::ScorerEvent::Kind kind) {
+  using K = voiceprint::ScorerEvent::Kind;
+  switch (kind) {
+    case K::kScore:
+      return "session.score";
+    case K::kDecision:
+      return "session.decision";
+    case K::kTurn:
+      return "session.turn";
+    case K::kEnrolled:
+      return "session.enrolled";
+    case K::kError:
+      return "session.error";
+  }
+  return "session.error";
+}
+
+void WriteLe32(std::FILE* f, uint32_t v) {
+  const uint8_t b[4] = {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)};
+  std::fwrite(b, 1, 4, f);
+}
+void WriteLe16(std::FILE* f, uint16_t v) {
+  const uint8_t b[2] = {uint8_t(v), uint8_t(v >> 8)};
+  std::fwrite(b, 1, 2, f);
+}
+void WriteWavHeader(std::FILE* f, uint32_t data_bytes, int rate) {
+  std::fwrite("RIFF", 1, 4, f);
+  WriteLe32(f, 36 + data_bytes);
+  std::fwrite("WAVEfmt ", 1, 8, f);
+  WriteLe32(f, 16);
+  WriteLe16(f, 1);  // PCM
+  WriteLe16(f, 1);  // mono
+  WriteLe32(f, static_cast<uint32_t>(rate));
+  WriteLe32(f, static_cast<uint32_t>(rate * 2));
+  WriteLe16(f, 2);
+  WriteLe16(f, 16);
+  std::fwrite("data", 1, 4, f);
+  WriteLe32(f, data_bytes);
+}
+
+}  // namespace
+
+// Forwards the pipeline's output to the session (keeps LivePipelineSink out of the public API).
+class VoiceSession::Sink : public dsp::LivePipelineSink {
+ public:
+  explicit Sink(VoiceSession* s) : s_(s) {}
+  void OnFrame(const audio::AudioFrame& frame, const audio::AudioFrame& unprocessed,
+               bool speech) override {
+    s_->OnFrame(frame, unprocessed, speech);
+  }
+  void OnSpeechSegment(int64_t start, int64_t end) override { s_->OnSpeechSegment(start, end); }
+
+ private:
+  VoiceSession* s_;
+};
+
+double VoiceSession::NowS() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+VoiceSession::VoiceSession(const LiveServices& services, VoiceSessionOptions options,
+                           Listener listener)
+    : services_(services),
+      options_(std::move(options)),
+      listener_(std::move(listener)),
+      ring_(static_cast<size_t>(services.config.input_queue_frames)),
+      started_(std::chrono::steady_clock::now()),
+      started_ms_(analytics::Event::NowMs()) {}
+
+VoiceSession::~VoiceSession() { CloseRecording(); }
+
+Result<std::shared_ptr<VoiceSession>> VoiceSession::Start(const LiveServices& services,
+                                                          VoiceSessionOptions options,
+                                                          Listener listener) {
+  VOXGATE_RETURN_IF_ERROR(services.config.Validate());
+  if (!services.workers) return InvalidArgumentError("live sessions need media workers");
+  if (options.id.empty()) options.id = NewSessionId();
+  std::shared_ptr<VoiceSession> s(
+      new VoiceSession(services, std::move(options), std::move(listener)));
+  const VoiceSessionOptions& o = s->options_;
+
+  analytics::QosTrackerConfig qc;
+  qc.codec = o.codec;
+  qc.clock_rate_hz = o.rtp_clock_rate_hz;
+  s->qos_ = std::make_unique<analytics::QosTracker>(qc, services.qos_metrics.get());
+  VOXGATE_ASSIGN_OR_RETURN(s->pipeline_, dsp::LivePipeline::Create(services.config.pipeline,
+                                                                   o.input_rate_hz, services.vad));
+  if (o.mode) {
+    if (!services.embedder || !services.directory) {
+      return UnavailableError("live scoring is not available (no speaker model loaded)");
+    }
+    std::weak_ptr<VoiceSession> weak = s;
+    VOXGATE_ASSIGN_OR_RETURN(
+        s->scorer_,
+        voiceprint::StreamingScorer::Create(
+            services.config.scorer, *o.mode, o.user_id, o.threshold, services.embedder,
+            services.directory, services.executor,
+            [raw = s.get()](const voiceprint::ScorerEvent& e) { raw->OnScorerEvent(e); }));
+  }
+  if (o.record) {
+    std::error_code ec;
+    std::filesystem::create_directories(services.recordings_dir, ec);
+    s->recording_path_ =
+        (std::filesystem::path(services.recordings_dir) / (o.id + ".wav")).string();
+    s->recording_ = std::fopen(s->recording_path_.c_str(), "wb");
+    if (s->recording_ == nullptr) {
+      return UnavailableError(fmt::format("cannot write the recording {}", s->recording_path_));
+    }
+    WriteWavHeader(s->recording_, 0, dsp::LivePipeline::kRateHz);
+  }
+  s->sink_ = std::make_unique<Sink>(s.get());
+  s->next_qos_s_ = services.config.qos_event_every_s;
+
+  nlohmann::json started = {{"session_id", o.id},
+                            {"kind", o.kind},
+                            {"mode", o.mode ? voiceprint::LiveModeName(*o.mode) : "record"},
+                            {"sample_rate", o.input_rate_hz},
+                            {"codec", o.codec}};
+  if (!o.user_id.empty()) started["user_id"] = o.user_id;
+  if (s->scorer_) {
+    started["threshold"] = o.threshold < -1 ? services.directory->DefaultThreshold() : o.threshold;
+    started["model"] = services.embedder->model_info().id;
+  }
+  if (services.registry) {
+    Status added = services.registry->Add(s);
+    if (!added.ok()) return added;
+  }
+  s->Emit("session.started", std::move(started));
+  s->worker_ = services.workers->Attach(s);
+  return s;
+}
+
+double VoiceSession::ElapsedS() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+}
+
+bool VoiceSession::PushFrame(const audio::AudioFrame& frame) {
+  if (finished_.load(std::memory_order_relaxed)) return false;
+  Queued q;
+  q.frame = frame;
+  q.pushed_s = NowS();
+  if (!ring_.TryPush(q)) {
+    qos_->OnFrameDropped(ElapsedS());
+    return false;
+  }
+  return true;
+}
+
+void VoiceSession::Pump() {
+  Drain();
+  if (scorer_) scorer_->Poll();
+}
+
+void VoiceSession::Drain() {
+  while (const Queued* q = ring_.Front()) {
+    current_pushed_s_ = q->pushed_s;
+    Status s = pipeline_->Process(q->frame, *sink_);
+    ring_.Pop();
+    if (!s.ok()) spdlog::debug("session {}: frame dropped: {}", options_.id, s.ToString());
+  }
+}
+
+void VoiceSession::OnFrame(const audio::AudioFrame& frame, const audio::AudioFrame& unprocessed,
+                           bool speech) {
+  const double now = NowS();
+  const double elapsed = ElapsedS();
+  qos_->OnFrame(elapsed, frame.DurationS(), frame.concealed, speech,
+                std::max(0.0, now - current_pushed_s_));
+  if (speech && !was_speech_) {
+    Emit("session.vad", {{"state", "start"}, {"time_s", frame.TimeS()}});
+  }
+  was_speech_ = speech;
+  if (speech && scorer_) {
+    const audio::AudioFrame& scored = services_.config.score_processed_audio ? frame : unprocessed;
+    scorer_->Feed(scored.data(), scored.clock);
+  }
+  if (recording_) WriteRecording(frame.data());
+  const double audio_s = frame.TimeS() + frame.DurationS();
+  if (services_.config.qos_event_every_s > 0 && audio_s >= next_qos_s_) {
+    next_qos_s_ += services_.config.qos_event_every_s;
+    Emit("session.qos", qos_->Snapshot(elapsed));
+  }
+}
+
+void VoiceSession::OnSpeechSegment(int64_t start, int64_t end) {
+  const double rate = dsp::LivePipeline::kRateHz;
+  {
+    std::lock_guard lock(summary_mu_);
+    ++speech_segments_;
+    speech_s_ += static_cast<double>(end - start) / rate;
+  }
+  Emit("session.vad", {{"state", "end"}, {"start_s", start / rate}, {"end_s", end / rate}});
+}
+
+void VoiceSession::OnScorerEvent(const voiceprint::ScorerEvent& e) {
+  {
+    std::lock_guard lock(summary_mu_);
+    if (e.kind == voiceprint::ScorerEvent::Kind::kDecision ||
+        e.kind == voiceprint::ScorerEvent::Kind::kEnrolled) {
+      decisions_.push_back(e);
+    } else if (e.kind == voiceprint::ScorerEvent::Kind::kScore) {
+      last_score_ = e;
+    }
+  }
+  Emit(ScorerEventType(e.kind), ScorerEventJson(e));
+}
+
+void VoiceSession::Report(std::string type, nlohmann::json data) {
+  if (type == "session.dtmf" && data.contains("digit") && data["digit"].is_string()) {
+    std::lock_guard lock(summary_mu_);
+    dtmf_ += data["digit"].get<std::string>();
+  }
+  Emit(std::move(type), std::move(data));
+}
+
+void VoiceSession::Emit(std::string type, nlohmann::json data) {
+  analytics::Event e;
+  e.type = std::move(type);
+  e.session_id = options_.id;
+  e.time_ms = analytics::Event::NowMs();
+  e.data = std::move(data);
+  std::lock_guard lock(emit_mu_);
+  if (services_.bus) services_.bus->Publish(e);
+  if (listener_) listener_(e);
+}
+
+void VoiceSession::WriteRecording(std::span<const float> samples) {
+  int16_t pcm[audio::AudioFrame::kMaxSamples];
+  const size_t n = std::min(samples.size(), static_cast<size_t>(audio::AudioFrame::kMaxSamples));
+  for (size_t i = 0; i < n; ++i) {
+    const float v = std::clamp(samples[i], -1.0f, 1.0f);
+    pcm[i] = static_cast<int16_t>(std::lrint(v * 32767.0f));
+  }
+  std::fwrite(pcm, sizeof(int16_t), n, recording_);
+  recorded_samples_ += static_cast<int64_t>(n);
+}
+
+void VoiceSession::CloseRecording() {
+  if (!recording_) return;
+  std::fseek(recording_, 0, SEEK_SET);
+  WriteWavHeader(recording_, static_cast<uint32_t>(recorded_samples_ * 2),
+                 dsp::LivePipeline::kRateHz);
+  std::fclose(recording_);
+  recording_ = nullptr;
+}
+
+void VoiceSession::Finish(std::string reason) {
+  std::lock_guard finish_lock(finish_mu_);
+  if (finished_.load()) return;
+  services_.workers->Detach(shared_from_this());
+  finished_.store(true);  // PushFrame refuses from here on
+  Drain();
+  pipeline_->Finish(*sink_);
+  if (scorer_) scorer_->Finish();
+  CloseRecording();
+  const double elapsed = ElapsedS();
+  qos_->Finish(elapsed);
+  {
+    std::lock_guard lock(summary_mu_);
+    state_ = "ended";
+    end_reason_ = reason;
+  }
+  nlohmann::json final_data = Describe(NowS());
+  final_data["reason"] = reason;
+  Emit("session.final", std::move(final_data));
+  if (services_.registry) services_.registry->Remove(options_.id, NowS());
+}
+
+std::vector<voiceprint::ScorerEvent> VoiceSession::decisions() const {
+  std::lock_guard lock(summary_mu_);
+  return decisions_;
+}
+
+nlohmann::json VoiceSession::Describe(double /*now_s*/) const {
+  const double elapsed = ElapsedS();
+  nlohmann::json j = {{"session_id", options_.id},
+                      {"kind", options_.kind},
+                      {"mode", options_.mode ? voiceprint::LiveModeName(*options_.mode) : "record"},
+                      {"codec", options_.codec},
+                      {"sample_rate", options_.input_rate_hz},
+                      {"started_at_ms", started_ms_},
+                      {"duration_s", elapsed},
+                      {"info", options_.info}};
+  if (!options_.user_id.empty()) j["user_id"] = options_.user_id;
+  {
+    std::lock_guard lock(summary_mu_);
+    j["state"] = state_;
+    if (!end_reason_.empty()) j["end_reason"] = end_reason_;
+    j["speech_segments"] = speech_segments_;
+    j["speech_s"] = speech_s_;
+    nlohmann::json d = nlohmann::json::array();
+    for (const auto& e : decisions_) {
+      nlohmann::json x = ScorerEventJson(e);
+      x["type"] = e.kind == voiceprint::ScorerEvent::Kind::kEnrolled ? "enrolled" : "decision";
+      d.push_back(std::move(x));
+    }
+    j["decisions"] = std::move(d);
+    if (last_score_) j["last_score"] = ScorerEventJson(*last_score_);
+    if (!dtmf_.empty()) j["dtmf"] = dtmf_;
+  }
+  if (!recording_path_.empty()) j["recording"] = recording_path_;
+  j["qos"] = qos_->Snapshot(elapsed);
+  return j;
+}
+
+}  // namespace voxgate::stream
