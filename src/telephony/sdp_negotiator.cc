@@ -128,10 +128,81 @@ std::string RejectedLine(const sdp_media_t* m) {
   return line;
 }
 
+// sofia-sip 1.12.11's parse_media() loops forever, allocating, when the format list of an m=
+// line does not advance: a word that starts with a non-token character ("m=video 9 X ,") or
+// whitespace it does not skip (a tab after a non-RTP proto). Fixed upstream after 1.12.11; here
+// any such offer could take the process down. So m= lines must have RFC 4566's exact shape
+// before sofia sees them: media SP port ["/" integer] SP proto 1*(SP fmt) with media and fmt
+// tokens and proto token *("/" token); extra spaces are tolerated (some phones send them), tabs
+// are not.
+bool IsSdpTokenChar(char c) {
+  static constexpr std::string_view kTokenPunct = "-!#$%&'*+.^_`{|}~";
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         kTokenPunct.find(c) != std::string_view::npos;
+}
+
+bool IsSdpToken(std::string_view word) {
+  return !word.empty() && std::all_of(word.begin(), word.end(), IsSdpTokenChar);
+}
+
+bool IsDigits(std::string_view word) {
+  return !word.empty() &&
+         std::all_of(word.begin(), word.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool IsWellFormedMediaLine(std::string_view line) {
+  int index = 0;
+  while (true) {
+    // Runs of spaces (sofia skips them) but no tabs (sofia stalls on one after the proto).
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (line.empty()) return index >= 3;
+    size_t sp = line.find(' ');
+    std::string_view word = line.substr(0, sp);
+    bool ok = false;
+    if (index == 0 || index >= 3) {
+      ok = IsSdpToken(word);
+    } else if (index == 1) {
+      size_t slash = word.find('/');
+      ok = IsDigits(word.substr(0, slash)) &&
+           (slash == std::string_view::npos || IsDigits(word.substr(slash + 1)));
+    } else {
+      ok = true;
+      for (size_t start = 0; ok;) {
+        size_t slash = word.find('/', start);
+        ok =
+            IsSdpToken(word.substr(start, slash == std::string_view::npos ? slash : slash - start));
+        if (slash == std::string_view::npos) break;
+        start = slash + 1;
+      }
+    }
+    if (!ok) return false;
+    ++index;
+    line.remove_prefix(word.size());
+  }
+}
+
+Status CheckMediaLines(std::string_view sdp) {
+  while (!sdp.empty()) {
+    size_t end = sdp.find_first_of("\r\n");
+    std::string_view line = sdp.substr(0, end);
+    sdp = end == std::string_view::npos ? std::string_view() : sdp.substr(end + 1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line.substr(0, 2) == "m=" && !IsWellFormedMediaLine(line.substr(2))) {
+      std::string shown(line.substr(0, 60));
+      for (char& c : shown) {
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+      }
+      return InvalidArgumentError("malformed SDP offer: bad m= line \"" + shown + "\"");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<NegotiatedMedia> NegotiateOffer(std::string_view offer_sdp, const SipConfig& config) {
   if (offer_sdp.empty()) return InvalidArgumentError("empty SDP offer");
+  VOXGATE_RETURN_IF_ERROR(CheckMediaLines(offer_sdp));
   // sdp_parse copies the text (it keeps its own NUL-terminated buffer), so a view is fine.
   ParserPtr parser(sdp_parse(nullptr, offer_sdp.data(), static_cast<issize_t>(offer_sdp.size()),
                              sdp_f_mode_0000));

@@ -277,6 +277,34 @@ TEST(SdpNegotiatorTest, GarbageIsInvalidArgumentWithAReason) {
   EXPECT_EQ(NegotiateOffer("", Config()).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(SdpNegotiatorTest, FormatListsThatHangSofiasParserAreRefused) {
+  // sofia-sip 1.12.11 allocates without end on these (found by fuzz/telephony/sdp_fuzz.cc);
+  // NegotiateOffer must refuse them before sofia sees them.
+  for (std::string media :
+       {"m=video 9 X ,", "m=audio 1 RT\xb7\xb7", "m=audio 1 UDP (x)", "m=image 9 udptl /t38",
+        "m=text 9 TCP \"a\"", "m=audio 1$\t\t", "m=video 9 X \t", "m=video 9 X a,,b"}) {
+    std::string offer =
+        "v=0\r\no=- 1 1 IN IP4 10.1.1.1\r\ns=-\r\nc=IN IP4 10.1.1.1\r\nt=0 0\r\n"
+        "m=audio 4000 RTP/AVP 0\r\n" +
+        media + "\r\n";
+    auto result = NegotiateOffer(offer, Config());
+    ASSERT_FALSE(result.ok()) << media;
+    EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument) << media;
+  }
+  // Slashes inside a word stay fine, as in "RTP/AVP" and "49170/2".
+  std::string offer =
+      "v=0\r\no=- 1 1 IN IP4 10.1.1.1\r\ns=-\r\nc=IN IP4 10.1.1.1\r\nt=0 0\r\n"
+      "m=audio 4000/2 RTP/AVP 0\r\nm=image 9 udptl t38\r\n";
+  EXPECT_TRUE(NegotiateOffer(offer, Config()).ok());
+  // Extra spaces, as some phones send them, are fine too.
+  std::string spaces =
+      "v=0\r\no=- 1 1 IN IP4 10.1.1.1\r\ns=-\r\nc=IN IP4 10.1.1.1\r\nt=0 0\r\n"
+      "m=audio  4000 RTP/AVP 0 8 \r\nm=image 9 udptl  t38  \r\n";
+  auto media = NegotiateOffer(spaces, Config());
+  ASSERT_TRUE(media.ok()) << media.status().ToString();
+  EXPECT_EQ(media->remote_rtp_port, 4000);
+}
+
 TEST(SdpNegotiatorTest, TruncatedOffersNeverCrash) {
   // Every prefix of a real offer either negotiates or fails cleanly.
   std::string full = kBaresipOffer;

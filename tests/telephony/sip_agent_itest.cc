@@ -569,6 +569,27 @@ TEST_F(SipAgentTest, MalformedInputIsCountedAndDoesNotHurt) {
   EXPECT_EQ(Metric(registry_, "voxgate_sip_requests_total{method=\"INVITE\"}"), 3);
 }
 
+TEST_F(SipAgentTest, SdpThatWouldHangSofiasParserIsRefused) {
+  // An m= line on which sofia-sip 1.12.11's SDP parser allocates without end: the agent must
+  // answer 488 (and stay up), not run out of memory.
+  StartAgent();
+  UdpPeer peer;
+  const std::string sdp =
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "m=audio 4000 RTP/AVP 0\r\nm=video 9 X ,\r\n";
+  peer.Send(agent_->port(), Request("INVITE", peer.port(), agent_->port(), "hostile1", sdp));
+  int final_status = 0;
+  for (int i = 0; i < 5 && final_status < 200; ++i) {
+    std::string response = peer.Receive();
+    if (response.empty()) break;
+    final_status = SipStatusOf(response);
+  }
+  EXPECT_EQ(final_status, 488);
+  EXPECT_TRUE(handler_.offered().empty());
+  SippResult r = Uac("uac_basic.xml");
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+}
+
 TEST_F(SipAgentTest, OtherMethodsAreRefusedAsSofiaDoes) {
   StartAgent();
   UdpPeer peer;
