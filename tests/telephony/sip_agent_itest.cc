@@ -500,6 +500,7 @@ TEST_F(SipAgentTest, SessionRefreshReInviteGetsTheSameAnswer) {
   EXPECT_EQ(handler_.established().size(), 1u);
   EXPECT_EQ(handler_.ended().begin()->second, std::vector<std::string>{"remote hangup"});
   EXPECT_EQ(Metric(registry_, "voxgate_sip_requests_total{method=\"INVITE\"}"), 2);
+  EXPECT_EQ(Metric(registry_, "voxgate_sip_requests_total{method=\"UPDATE\"}"), 1);
 }
 
 TEST_F(SipAgentTest, StopHangsUpActiveCalls) {
