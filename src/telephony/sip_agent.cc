@@ -650,6 +650,10 @@ void SipAgent::Impl::OnNewInvite(nua_handle_t* nh, sip_t const* sip) {
   } catch (const std::exception& e) {
     spdlog::error("CallHandler::OnIncomingCall threw: {}", e.what());
   }
+  if (endpoint.ok() && endpoint->rtp_port == 0) {
+    // Port 0 in our answer would reject the stream we just accepted.
+    endpoint = InternalError("CallHandler returned a media endpoint without an RTP port");
+  }
   if (!endpoint.ok()) {
     int code = SipStatusFor(endpoint.status());
     spdlog::info("SIP: call {} to {} refused by the call handler: {}", call_id,

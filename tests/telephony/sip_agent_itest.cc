@@ -34,7 +34,8 @@ using namespace std::chrono_literals;
 constexpr char kSipp[] = "/usr/bin/sipp";
 
 // Stands in for the call manager another module provides: records what the agent tells it and
-// hands out RTP endpoints. Request users "nobody" -> 404, "busy" -> 503, "broken" -> 500.
+// hands out RTP endpoints. Request users "nobody" -> 404, "busy" -> 503, "broken" -> 500,
+// "noport" -> an endpoint without a port (a handler bug the agent answers 500).
 class RecordingHandler : public CallHandler {
  public:
   Result<MediaEndpoint> OnIncomingCall(const IncomingCall& call) override {
@@ -44,6 +45,7 @@ class RecordingHandler : public CallHandler {
     if (call.request_user == "nobody") return NotFoundError("no such scenario");
     if (call.request_user == "busy") return UnavailableError("all media ports busy");
     if (call.request_user == "broken") return InternalError("bug");
+    if (call.request_user == "noport") return MediaEndpoint{"127.0.0.1", 0};
     accepted_.push_back(call);
     return MediaEndpoint{"127.0.0.1", static_cast<uint16_t>(40000 + 2 * accepted_.size())};
   }
@@ -396,18 +398,19 @@ TEST_F(SipAgentTest, NoCommonCodecIs488WithWarning) {
 
 TEST_F(SipAgentTest, HandlerErrorsPickTheAnswer) {
   StartAgent();
-  for (auto [user, code] :
-       {std::pair{"nobody", "404"}, std::pair{"busy", "503"}, std::pair{"broken", "500"}}) {
+  for (auto [user, code, count] :
+       {std::tuple{"nobody", "404", 1}, std::tuple{"busy", "503", 1},
+        std::tuple{"broken", "500", 1}, std::tuple{"noport", "500", 2}}) {
     SippResult r = Uac("uac_rejected.xml", {"-s", user});
     ASSERT_EQ(r.exit_code, 0) << user << "\n" << Describe(r);
     EXPECT_EQ(Metric(registry_, std::string("voxgate_sip_responses_total{code=\"") + code + "\"}"),
-              1)
+              count)
         << user;
   }
-  EXPECT_EQ(handler_.offered().size(), 3u);
+  EXPECT_EQ(handler_.offered().size(), 4u);
   EXPECT_TRUE(handler_.accepted().empty());
   EXPECT_TRUE(handler_.ended().empty());  // OnCallEnded only for accepted calls
-  EXPECT_EQ(Metric(registry_, "voxgate_sip_calls_total{outcome=\"rejected\"}"), 3);
+  EXPECT_EQ(Metric(registry_, "voxgate_sip_calls_total{outcome=\"rejected\"}"), 4);
   EXPECT_EQ(agent_->active_calls(), 0u);
 }
 
