@@ -513,6 +513,8 @@ void SipAgent::Impl::HandleEvent(nua_event_t event, int status, char const* phra
       } else if (status < 200 && sip != nullptr) {
         OnNewInvite(nh, sip);
       }
+      // INVITEs sofia refuses by itself (420 Bad Extension, 422 Session Interval Too Small) never
+      // reach us; they show in voxgate_sip_responses_total only.
       break;
     case nua_i_ack:
       if (call != nullptr && !call->established) {

@@ -224,7 +224,7 @@ class UdpPeer {
 // Content-Length (or its real one when content_length < 0).
 std::string Request(const std::string& method, uint16_t from_port, uint16_t to_port,
                     const std::string& call_id, const std::string& body = "",
-                    int content_length = -1) {
+                    int content_length = -1, const std::string& extra_headers = "") {
   std::string text = method + " sip:identify@127.0.0.1:" + std::to_string(to_port) +
                      " SIP/2.0\r\n"
                      "Via: SIP/2.0/UDP 127.0.0.1:" +
@@ -243,7 +243,8 @@ std::string Request(const std::string& method, uint16_t from_port, uint16_t to_p
                      "Contact: <sip:raw@127.0.0.1:" +
                      std::to_string(from_port) +
                      ">\r\n"
-                     "Max-Forwards: 70\r\n";
+                     "Max-Forwards: 70\r\n" +
+                     extra_headers;
   if (!body.empty()) text += "Content-Type: application/sdp\r\n";
   text += "Content-Length: " +
           std::to_string(content_length >= 0 ? content_length : static_cast<int>(body.size())) +
@@ -592,6 +593,26 @@ TEST_F(SipAgentTest, SdpThatWouldHangSofiasParserIsRefused) {
   EXPECT_TRUE(handler_.offered().empty());
   SippResult r = Uac("uac_basic.xml");
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
+}
+
+TEST_F(SipAgentTest, SessionIntervalBelowMinSeIs422) {
+  StartAgent();
+  UdpPeer peer;
+  const std::string sdp =
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "m=audio 4000 RTP/AVP 0\r\n";
+  peer.Send(agent_->port(), Request("INVITE", peer.port(), agent_->port(), "short1", sdp, -1,
+                                    "Supported: timer\r\nSession-Expires: 30\r\n"));
+  std::string response;
+  for (int i = 0; i < 5 && SipStatusOf(response) < 200; ++i) {
+    response = peer.Receive();
+    if (response.empty()) break;
+  }
+  EXPECT_EQ(SipStatusOf(response), 422) << response;
+  EXPECT_NE(response.find("Min-SE: 90"), std::string::npos) << response;
+  EXPECT_TRUE(handler_.offered().empty());
+  // sofia answers this one without telling the agent: only the wire counter sees it.
+  EXPECT_EQ(Metric(registry_, "voxgate_sip_responses_total{code=\"422\"}"), 1);
 }
 
 TEST_F(SipAgentTest, OtherMethodsAreRefusedAsSofiaDoes) {
