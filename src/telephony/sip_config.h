@@ -39,8 +39,9 @@ struct SipConfig {
   bool tcp = true;                         // listen on TCP
   std::string public_address;              // IP for Contact and SDP c=; empty: see PublicAddress()
   std::vector<Codec> codecs = {Codec::kPcmu, Codec::kPcma, Codec::kOpus};  // our preference
-  int opus_payload_type = 111;   // dynamic payload type when we offer Opus (the caller's
-                                 // offer wins when it names one)
+  // Opus payload type in SDP offers Voxgate makes (outbound calls, still to come). Answers always
+  // keep the caller's payload type (RFC 3264), so today this is validated and carried only.
+  int opus_payload_type = 111;
   int ptime_ms = 20;             // packetisation we ask for when the offer names none, ms
   int session_expires_s = 1800;  // RFC 4028 session interval offered; 0 turns session timers off
   int min_se_s = 90;             // smallest session interval we accept, seconds (>= 90)
