@@ -7,6 +7,14 @@
 
 namespace voxgate::api {
 
+namespace {
+RouteOptions Unlimited() {
+  RouteOptions o;
+  o.rate_limited = false;
+  return o;
+}
+}  // namespace
+
 Status AddDocumentRoutes(HttpServer& server, std::string_view version) {
   struct Cache {
     std::once_flag once;
@@ -23,13 +31,13 @@ Status AddDocumentRoutes(HttpServer& server, std::string_view version) {
         r.body = cache->json;
         responder.Send(std::move(r));
       },
-      RouteOptions{.rate_limited = false}));
+      Unlimited()));
   return server.Route(
       Method::kGet, "/api/v1/docs", Access::kPublic,
       [](const Request&, Responder responder) {
         responder.Send(Response::Text(200, DocsPageHtml(), "text/html; charset=utf-8"));
       },
-      RouteOptions{.rate_limited = false});
+      Unlimited());
 }
 
 }  // namespace voxgate::api
