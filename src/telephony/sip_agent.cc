@@ -219,6 +219,9 @@ class SipAgent::Impl {
     su_timer_t* answer_timer = nullptr;
   };
 
+  // Sets port_: config.port, or a free one for UDP and TCP when it is 0.
+  Status PickPort();
+
   // --- agent thread ---
   void Run(std::promise<Status>* started);
   Status CreateStack();
@@ -299,30 +302,32 @@ SipAgent::Impl::Impl(SipConfig config, CallHandler* handler, metrics::Registry& 
       public_address_(config_.PublicAddress()) {}
 
 Status SipAgent::Impl::Start() {
-  // Port 0: one free port for UDP and TCP alike (sofia would pick two different ones).
-  if (config_.port == 0) {
-    Status last = UnavailableError("no free port");
-    for (int attempt = 0; attempt < 20 && port_ == 0; ++attempt) {
-      auto udp = ProbeBind(config_.bind_address, 0, config_.udp ? SOCK_DGRAM : SOCK_STREAM);
-      if (!udp.ok()) {
-        last = udp.status();
-        continue;
-      }
-      if (config_.udp && config_.tcp) {
-        auto tcp = ProbeBind(config_.bind_address, *udp, SOCK_STREAM);
-        if (!tcp.ok()) {
-          last = tcp.status();
-          continue;
-        }
-      }
-      port_ = *udp;
-    }
-    if (port_ == 0) {
-      return UnavailableError(
-          fmt::format("SIP: cannot listen on {}:0: {}", config_.bind_address, last.message()));
-    }
-  } else {
+  // Port 0: one free port for UDP and TCP alike (sofia would pick two different ones). Another
+  // process may take it between our probe and sofia's bind, so a few attempts.
+  const int attempts = config_.port == 0 ? 5 : 1;
+  Status status;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    status = PickPort();
+    if (!status.ok()) return status;
+    std::promise<Status> started;
+    auto result = started.get_future();
+    thread_ = std::thread([this, &started] { Run(&started); });
+    status = result.get();
+    if (status.ok()) break;
+    thread_.join();
+    if (status.code() != StatusCode::kUnavailable) return status;
+  }
+  if (!status.ok()) return status;
+  spdlog::info("SIP agent listening on {}{}{} {}:{} (advertised as {})", config_.udp ? "udp" : "",
+               config_.udp && config_.tcp ? "+" : "", config_.tcp ? "tcp" : "",
+               config_.bind_address, port_, public_address_);
+  return Status::Ok();
+}
+
+Status SipAgent::Impl::PickPort() {
+  if (config_.port != 0) {
     port_ = static_cast<uint16_t>(config_.port);
+    // sofia's own failure says little; a probe names the reason (in use, no permission).
     for (auto [enabled, type, name] : {std::tuple{config_.udp, SOCK_DGRAM, "udp"},
                                        std::tuple{config_.tcp, SOCK_STREAM, "tcp"}}) {
       if (!enabled) continue;
@@ -333,20 +338,27 @@ Status SipAgent::Impl::Start() {
                                             probe.status().message()));
       }
     }
+    return Status::Ok();
   }
-
-  std::promise<Status> started;
-  auto result = started.get_future();
-  thread_ = std::thread([this, &started] { Run(&started); });
-  Status status = result.get();
-  if (!status.ok()) {
-    thread_.join();
-    return status;
+  Status last = UnavailableError("no free port");
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    auto first = ProbeBind(config_.bind_address, 0, config_.udp ? SOCK_DGRAM : SOCK_STREAM);
+    if (!first.ok()) {
+      last = first.status();
+      continue;
+    }
+    if (config_.udp && config_.tcp) {
+      auto tcp = ProbeBind(config_.bind_address, *first, SOCK_STREAM);
+      if (!tcp.ok()) {
+        last = tcp.status();
+        continue;
+      }
+    }
+    port_ = *first;
+    return Status::Ok();
   }
-  spdlog::info("SIP agent listening on {}{}{} {}:{} (advertised as {})", config_.udp ? "udp" : "",
-               config_.udp && config_.tcp ? "+" : "", config_.tcp ? "tcp" : "",
-               config_.bind_address, port_, public_address_);
-  return Status::Ok();
+  return UnavailableError(
+      fmt::format("SIP: cannot listen on {}:0: {}", config_.bind_address, last.message()));
 }
 
 void SipAgent::Impl::Run(std::promise<Status>* started) {
@@ -375,9 +387,6 @@ void SipAgent::Impl::Run(std::promise<Status>* started) {
   }
   // Calls sofia dropped without a final state (shutdown deadline) still end exactly once.
   for (auto& [id, call] : calls_) EndCall(call.get(), "shutdown");
-  for (auto& [id, call] : calls_) {
-    if (call->answer_timer != nullptr) su_timer_destroy(call->answer_timer);
-  }
   {
     std::lock_guard lock(mu_);
     calls_.clear();
