@@ -456,6 +456,24 @@ TEST_F(SipAgentTest, BasicCallOverTcp) {
   EXPECT_EQ(agent_->active_calls(), 0u);
 }
 
+TEST_F(SipAgentTest, BasicCallOverIpv6) {
+  SipConfig config;
+  config.bind_address = "::1";
+  config.port = 0;
+  auto agent = SipAgent::Start(config, &handler_, &registry_);
+  ASSERT_TRUE(agent.ok()) << agent.status().ToString();
+  agent_ = std::move(agent).value();
+  SippResult r = RunSipp({"[::1]:" + std::to_string(agent_->port()), "-sf",
+                          Scenario("uac_basic.xml"), "-i", "::1", "-mi", "::1", "-m", "1"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  ASSERT_TRUE(handler_.WaitFor([](auto& h) { return h.ended_count() == 1; }));
+  auto accepted = handler_.accepted();
+  ASSERT_EQ(accepted.size(), 1u);
+  EXPECT_EQ(accepted[0].media.remote_address, "::1");
+  EXPECT_EQ(accepted[0].remote_signal_address.rfind("[::1]:", 0), 0u)
+      << accepted[0].remote_signal_address;
+}
+
 TEST_F(SipAgentTest, OptionsPing) {
   StartAgent();
   SippResult r = Uac("uac_options.xml");
