@@ -121,13 +121,13 @@ struct JitterBuffer::Impl {
   uint8_t* SlotData(size_t i) { return arena.data() + i * stride + kSlotHeaderBytes; }
 
   // The slot a pointer returned by speexdsp belongs to; -1 if it is not one of ours.
-  long SlotOf(const void* data) const {
+  int64_t SlotOf(const void* data) const {
     if (data == nullptr) return -1;
     const auto* p = static_cast<const uint8_t*>(data);
     if (p < arena.data() + kSlotHeaderBytes || p >= arena.data() + arena.size()) return -1;
     const size_t offset = static_cast<size_t>(p - arena.data()) - kSlotHeaderBytes;
     if (offset % stride != 0) return -1;
-    return static_cast<long>(offset / stride);
+    return static_cast<int64_t>(offset / stride);
   }
 
   uint32_t Pointer() const {
@@ -203,7 +203,7 @@ struct JitterBuffer::Impl {
       spx_int32_t offset = 0;
       const int rc = jitter_buffer_get(jb, &pkt, step, &offset);
       if (rc == JITTER_BUFFER_OK) {
-        const long slot = SlotOf(pkt.data);
+        const int64_t slot = SlotOf(pkt.data);
         if (slot >= 0 && static_cast<size_t>(slot) < meta.size()) {
           meta[static_cast<size_t>(slot)].in_use = false;
         }
@@ -227,7 +227,7 @@ struct JitterBuffer::Impl {
     }
   }
 
-  void Put(long slot, size_t len, uint32_t ts, uint16_t seq) {
+  void Put(int64_t slot, size_t len, uint32_t ts, uint16_t seq) {
     JitterBufferPacket pkt{};
     pkt.data = reinterpret_cast<char*>(SlotData(static_cast<size_t>(slot)));
     pkt.len = static_cast<spx_uint32_t>(len);
@@ -296,14 +296,14 @@ JitterBuffer::PutResult JitterBuffer::Put(std::span<const uint8_t> payload, uint
     // speexdsp learns from late packets how much more delay it needs; one later than the delay
     // we allow would only push it past max_delay_ms, so it is not told about that one.
     if (static_cast<int32_t>(pointer - rtp_ts) <= s.late_report_limit) {
-      s.Put(static_cast<long>(s.sink), payload.size(), rtp_ts, sequence);
+      s.Put(static_cast<int64_t>(s.sink), payload.size(), rtp_ts, sequence);
     }
     return PutResult::kLate;
   }
-  long slot = -1;
+  int64_t slot = -1;
   for (size_t i = 0; i < s.meta.size(); ++i) {
     if (!s.meta[i].in_use) {
-      if (slot < 0) slot = static_cast<long>(i);
+      if (slot < 0) slot = static_cast<int64_t>(i);
     } else if (s.meta[i].timestamp == rtp_ts) {
       ++s.stats.duplicates;
       return PutResult::kDuplicate;
@@ -316,7 +316,7 @@ JitterBuffer::PutResult JitterBuffer::Put(std::span<const uint8_t> payload, uint
       // A packet speexdsp skipped (when it shrank the delay) is released by jitter_buffer_put()
       // before it stores the new one, so its slot can take the new payload.
       for (size_t i = 0; i < s.meta.size() && slot < 0; ++i) {
-        if (SerialLe(s.meta[i].timestamp + s.step, pointer)) slot = static_cast<long>(i);
+        if (SerialLe(s.meta[i].timestamp + s.step, pointer)) slot = static_cast<int64_t>(i);
       }
     }
   }
@@ -381,7 +381,7 @@ JitterBuffer::GetResult JitterBuffer::Get(std::span<uint8_t> out) {
   switch (rc) {
     case JITTER_BUFFER_OK: {
       s.lost = 0;
-      const long slot = s.SlotOf(pkt.data);
+      const int64_t slot = s.SlotOf(pkt.data);
       const bool ours = slot >= 0 && static_cast<size_t>(slot) < s.meta.size();
       if (ours && pkt.len <= out.size()) {
         std::memcpy(out.data(), pkt.data, pkt.len);

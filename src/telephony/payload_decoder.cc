@@ -201,7 +201,7 @@ class G711Decoder final : public PayloadDecoder {
 
   CodecSpec spec_;
   std::array<float, kHistory> history_{};
-  std::array<std::array<float, 3 * kMaxPitch>, 3> cycles_{};
+  std::array<std::array<float, size_t{3} * kMaxPitch>, 3> cycles_{};
   int erased_ = 0;  // samples concealed in the current loss (saturates at kFadeEnd)
   bool voiced_ = false;
   int period_ = kMinPitch;

@@ -80,14 +80,15 @@ Status ParseSdes(std::span<const uint8_t> body, int count, std::vector<SdesChunk
 }
 
 Status ParseBye(std::span<const uint8_t> body, int count, std::vector<RtcpBye>& out) {
-  if (body.size() < 4u * count) {
+  if (body.size() < size_t{4} * static_cast<size_t>(count)) {
     return InvalidArgumentError("BYE with " + std::to_string(count) + " sources needs " +
                                 std::to_string(4 * count) + " bytes, " +
                                 std::to_string(body.size()) + " present");
   }
   RtcpBye bye;
-  for (int i = 0; i < count; ++i) bye.ssrcs.push_back(LoadBe32(body.data() + 4 * i));
-  const size_t off = 4u * count;
+  for (int i = 0; i < count; ++i)
+    bye.ssrcs.push_back(LoadBe32(body.data() + size_t{4} * static_cast<size_t>(i)));
+  const size_t off = size_t{4} * static_cast<size_t>(count);
   if (off < body.size()) {
     const uint8_t len = body[off];
     if (body.size() - off - 1 < len) {

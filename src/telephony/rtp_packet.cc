@@ -34,7 +34,7 @@ Result<RtpPacketView> ParseRtp(std::span<const uint8_t> datagram) {
   h.ssrc = LoadBe32(p + 8);
 
   size_t offset = kRtpHeaderBytes;
-  if (size < offset + 4u * h.csrc_count) {
+  if (size < offset + size_t{4} * h.csrc_count) {
     return InvalidArgumentError("RTP CSRC list of " + std::to_string(h.csrc_count) +
                                 " entries runs past the end of a " + std::to_string(size) +
                                 "-byte packet");
@@ -46,7 +46,7 @@ Result<RtpPacketView> ParseRtp(std::span<const uint8_t> datagram) {
       return InvalidArgumentError("RTP header extension header runs past the end of the packet");
     }
     view.extension_profile = LoadBe16(p + offset);
-    const size_t ext_bytes = 4u * LoadBe16(p + offset + 2);
+    const size_t ext_bytes = size_t{4} * LoadBe16(p + offset + 2);
     offset += 4;
     if (size - offset < ext_bytes) {
       return InvalidArgumentError("RTP header extension of " + std::to_string(ext_bytes) +
@@ -71,7 +71,7 @@ Result<RtpPacketView> ParseRtp(std::span<const uint8_t> datagram) {
 }
 
 size_t RtpPacketSize(const RtpHeader& header, size_t payload_bytes) {
-  return kRtpHeaderBytes + 4u * header.csrc_count + payload_bytes;
+  return kRtpHeaderBytes + size_t{4} * header.csrc_count + payload_bytes;
 }
 
 size_t WriteRtp(const RtpHeader& header, std::span<const uint8_t> payload, std::span<uint8_t> out) {
