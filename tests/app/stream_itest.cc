@@ -135,7 +135,9 @@ class StreamTest : public ::testing::Test {
     }
   }
   static void TearDownTestSuite() {
-    if (server_) EXPECT_EQ(server_->Stop(), 0);
+    if (server_) {
+      EXPECT_EQ(server_->Stop(), 0);
+    }
     delete server_;
     delete dir_;
   }
