@@ -23,11 +23,11 @@ bool EqualsNoCase(const char* a, std::string_view b) {
 }
 
 // A decimal number at the start of `text` (after spaces), or -1.
-long LeadingNumber(const char* text) {
+int64_t LeadingNumber(const char* text) {
   if (text == nullptr) return -1;
   std::string_view s(text);
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  long value = -1;
+  int64_t value = -1;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec != std::errc() || ptr == s.data()) return -1;
   return value;
@@ -58,7 +58,7 @@ CodecSpec SpecFor(Codec codec, int payload_type) {
   return spec;
 }
 
-bool ValidPtime(long ptime_ms, Codec codec) {
+bool ValidPtime(int64_t ptime_ms, Codec codec) {
   if (codec == Codec::kOpus) {
     return ptime_ms == 10 || ptime_ms == 20 || ptime_ms == 40 || ptime_ms == 60;
   }
@@ -266,7 +266,7 @@ Result<NegotiatedMedia> NegotiateOffer(std::string_view offer_sdp, const SipConf
 
   for (const sdp_rtpmap_t* rm = audio->m_rtpmaps; rm != nullptr; rm = rm->rm_next) {
     if (EqualsNoCase(rm->rm_encoding, "telephone-event") &&
-        rm->rm_rate == static_cast<unsigned long>(media.audio.clock_rate_hz)) {
+        static_cast<int64_t>(rm->rm_rate) == media.audio.clock_rate_hz) {
       media.telephone_event_pt = rm->rm_pt;
       break;
     }
@@ -276,7 +276,7 @@ Result<NegotiatedMedia> NegotiateOffer(std::string_view offer_sdp, const SipConf
   const sdp_attribute_t* ptime = sdp_attribute_find(audio->m_attributes, "ptime");
   if (ptime == nullptr) ptime = sdp_attribute_find(session->sdp_attributes, "ptime");
   if (ptime != nullptr) {
-    long offered = LeadingNumber(ptime->a_value);
+    int64_t offered = LeadingNumber(ptime->a_value);
     if (ValidPtime(offered, chosen_codec)) media.ptime_ms = static_cast<int>(offered);
   }
   if (!ValidPtime(media.ptime_ms, chosen_codec)) media.ptime_ms = 20;
@@ -293,7 +293,7 @@ Result<NegotiatedMedia> NegotiateOffer(std::string_view offer_sdp, const SipConf
   media.remote_rtp_port = static_cast<uint16_t>(audio->m_port);
   media.remote_rtcp_port = static_cast<uint16_t>(audio->m_port < 65535 ? audio->m_port + 1 : 0);
   if (const sdp_attribute_t* rtcp = sdp_attribute_find(audio->m_attributes, "rtcp")) {
-    long port = LeadingNumber(rtcp->a_value);
+    int64_t port = LeadingNumber(rtcp->a_value);
     if (port > 0 && port <= 65535) media.remote_rtcp_port = static_cast<uint16_t>(port);
   }
   media.direction = Mirror(audio->m_mode);

@@ -27,6 +27,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <system_error>
 #include <thread>
 
 #include "telephony/sdp_negotiator.h"
@@ -166,11 +167,11 @@ Result<uint16_t> ProbeBind(const std::string& address, uint16_t port, int type) 
     family = AF_INET;
   }
   int fd = socket(family, type, 0);
-  if (fd < 0) return UnavailableError(std::strerror(errno));
+  if (fd < 0) return UnavailableError(std::generic_category().message(errno));
   int one = 1;
   if (type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    std::string why = std::strerror(errno);
+    std::string why = std::generic_category().message(errno);
     close(fd);
     return UnavailableError(why);
   }
@@ -481,6 +482,8 @@ bool SipAgent::Impl::Post(std::function<void()> fn) {
   // su_msg is sofia's cross-thread mailbox: the port is thread-safe (a mutex and a socketpair),
   // and the message function runs on the root's thread. su_task_execute() does the same.
   su_msg_r msg = SU_MSG_R_INIT;
+  // The message carries the Impl pointer itself.
+  // NOLINTNEXTLINE(bugprone-sizeof-expression)
   if (su_msg_create(msg, su_root_task(root_), su_task_null, &Impl::OnWakeup, sizeof(Impl*)) != 0) {
     commands_.pop_back();
     return false;

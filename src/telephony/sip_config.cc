@@ -97,7 +97,8 @@ Status SipRegistrationConfig::Load(const ConfigNode& node) {
     return InvalidArgumentError("sip.registration: set password_env or password_file, not both");
   }
   if (!password_env.empty()) {
-    const char* value = std::getenv(password_env.c_str());
+    // Config loads once at startup, before any thread that could setenv().
+    const char* value = std::getenv(password_env.c_str());  // NOLINT(concurrency-mt-unsafe)
     if (value == nullptr || *value == '\0') {
       return InvalidArgumentError("sip.registration.password_env names " + password_env +
                                   ", which is not set");

@@ -63,6 +63,8 @@ void Logger(void* /*stream*/, char const* fmt, va_list ap) {
   std::array<char, 2048> small;
   va_list copy;
   va_copy(copy, ap);
+  // The analyzer cannot see that sofia hands us an initialised va_list.
+  // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
   int n = std::vsnprintf(small.data(), small.size(), fmt, copy);
   va_end(copy);
   if (n < 0) return;
@@ -72,7 +74,10 @@ void Logger(void* /*stream*/, char const* fmt, va_list ap) {
     text = std::string_view(small.data(), static_cast<size_t>(n));
   } else {
     big.resize(static_cast<size_t>(n) + 1);
-    std::vsnprintf(big.data(), big.size(), fmt, ap);
+    va_list again;
+    va_copy(again, ap);
+    std::vsnprintf(big.data(), big.size(), fmt, again);
+    va_end(again);
     text = std::string_view(big.data(), static_cast<size_t>(n));
   }
   if (tls_sink != nullptr) {
