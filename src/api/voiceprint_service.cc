@@ -411,7 +411,7 @@ ServiceStats VoiceprintService::Stats() const {
 }
 
 Result<float> VoiceprintService::ScoreUser(std::string_view user_id,
-                                          std::span<const float> embedding) const {
+                                           std::span<const float> embedding) const {
   float score = 0.0f;
   if (!index_.ScoreOf(std::string(user_id), embedding, &score)) {
     return NotFoundError(fmt::format("user '{}' is not enrolled or not active", user_id));

@@ -50,7 +50,7 @@ struct ServiceConfig {
 /// One uploaded recording. `bytes` must outlive the call.
 struct AudioInput {
   std::string_view bytes;
-  std::string filename;                  // for messages only
+  std::string filename;                    // for messages only
   const audio::AudioClip* clip = nullptr;  // already decoded audio; when set, `bytes` is unused
 };
 

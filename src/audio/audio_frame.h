@@ -22,14 +22,14 @@ struct AudioFrame {
   std::array<float, kMaxSamples> samples{};  // mono, nominally in [-1, 1]
 
   std::span<float> data() { return {samples.data(), static_cast<size_t>(num_samples)}; }
-  std::span<const float> data() const {
-    return {samples.data(), static_cast<size_t>(num_samples)};
-  }
+  std::span<const float> data() const { return {samples.data(), static_cast<size_t>(num_samples)}; }
   double DurationS() const {
     return sample_rate_hz > 0 ? static_cast<double>(num_samples) / sample_rate_hz : 0.0;
   }
   /// Session time of the first sample, seconds.
-  double TimeS() const { return sample_rate_hz > 0 ? static_cast<double>(clock) / sample_rate_hz : 0; }
+  double TimeS() const {
+    return sample_rate_hz > 0 ? static_cast<double>(clock) / sample_rate_hz : 0;
+  }
 };
 
 }  // namespace voxgate::audio

@@ -19,7 +19,7 @@ std::string_view CodecName(Codec codec);
 /// One negotiated RTP payload format.
 struct CodecSpec {
   Codec codec = Codec::kPcmu;
-  int payload_type = 0;   // RTP payload type (0 PCMU, 8 PCMA, dynamic for Opus)
+  int payload_type = 0;      // RTP payload type (0 PCMU, 8 PCMA, dynamic for Opus)
   int clock_rate_hz = 8000;  // RTP clock: 8000 for G.711, 48000 for Opus
   int channels = 1;          // Opus is always signalled as 2 in SDP; audio is mono here
 };
@@ -55,7 +55,7 @@ struct IncomingCall {
 
 /// Where we receive RTP; goes into the SDP answer.
 struct MediaEndpoint {
-  std::string address;  // IP to put in c=
+  std::string address;    // IP to put in c=
   uint16_t rtp_port = 0;  // RTCP on rtp_port + 1
 };
 
