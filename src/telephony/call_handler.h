@@ -24,6 +24,9 @@ struct CodecSpec {
   int channels = 1;          // Opus is always signalled as 2 in SDP; audio is mono here
 };
 
+/// kInvalidArgument unless the RTP clock is the codec's: 8000 Hz for G.711, 48000 Hz for Opus.
+Status CheckRtpClock(const CodecSpec& spec);
+
 /// RFC 3264 stream direction.
 enum class MediaDirection { kSendRecv, kSendOnly, kRecvOnly, kInactive };
 

@@ -264,23 +264,16 @@ class OpusPayloadDecoder final : public PayloadDecoder {
 
 Result<std::unique_ptr<PayloadDecoder>> PayloadDecoder::Create(const CodecSpec& spec,
                                                                int output_rate_hz) {
+  VOXGATE_RETURN_IF_ERROR(CheckRtpClock(spec));
   switch (spec.codec) {
     case Codec::kPcmu:
     case Codec::kPcma:
-      if (spec.clock_rate_hz != 8000) {
-        return InvalidArgumentError("G.711 RTP clock must be 8000 Hz, got " +
-                                    std::to_string(spec.clock_rate_hz));
-      }
       if (output_rate_hz != 8000) {
         return InvalidArgumentError("G.711 decodes at 8000 Hz, asked for " +
                                     std::to_string(output_rate_hz));
       }
       return std::unique_ptr<PayloadDecoder>(new G711Decoder(spec));
     case Codec::kOpus: {
-      if (spec.clock_rate_hz != 48000) {
-        return InvalidArgumentError("Opus RTP clock must be 48000 Hz, got " +
-                                    std::to_string(spec.clock_rate_hz));
-      }
       if (!audio::IsOpusSampleRate(output_rate_hz)) {
         return InvalidArgumentError("Opus cannot decode at " + std::to_string(output_rate_hz) +
                                     " Hz (8000, 12000, 16000, 24000 or 48000)");

@@ -67,23 +67,16 @@ class OpusPayloadEncoder final : public PayloadEncoder {
 Result<std::unique_ptr<PayloadEncoder>> PayloadEncoder::Create(const CodecSpec& spec,
                                                                int input_rate_hz,
                                                                int opus_bitrate_bps) {
+  VOXGATE_RETURN_IF_ERROR(CheckRtpClock(spec));
   switch (spec.codec) {
     case Codec::kPcmu:
     case Codec::kPcma:
-      if (spec.clock_rate_hz != 8000) {
-        return InvalidArgumentError("G.711 RTP clock must be 8000 Hz, got " +
-                                    std::to_string(spec.clock_rate_hz));
-      }
       if (input_rate_hz != 8000) {
         return InvalidArgumentError("G.711 encodes 8000 Hz input, got " +
                                     std::to_string(input_rate_hz));
       }
       return std::unique_ptr<PayloadEncoder>(new G711Encoder(spec));
     case Codec::kOpus: {
-      if (spec.clock_rate_hz != 48000) {
-        return InvalidArgumentError("Opus RTP clock must be 48000 Hz, got " +
-                                    std::to_string(spec.clock_rate_hz));
-      }
       // Mono: what a call sends, whatever the SDP's "/2" says (RFC 7587 allows mono in a
       // stereo-signalled stream).
       VOXGATE_ASSIGN_OR_RETURN(auto enc,
