@@ -217,6 +217,21 @@ struct StreamingScorer::Impl {
     }
   }
 
+  // The speech a turn's score covers: its last window_s.
+  std::vector<float> TurnWindow() const {
+    const size_t n = std::min(static_cast<size_t>(config.window_s * rate), turn.speech.size());
+    return std::vector<float>(turn.speech.end() - static_cast<ptrdiff_t>(n), turn.speech.end());
+  }
+
+  JobResult ScoreMeta() const {
+    JobResult meta;
+    meta.kind = JobResult::Kind::kScore;
+    meta.turn = turn.index;
+    meta.turn_samples = turn.total_samples;
+    meta.clock = last_clock;
+    return meta;
+  }
+
   void MaybeScore() {
     if (score_job) return;
     const double speech_s = Seconds(turn.total_samples);
@@ -224,14 +239,8 @@ struct StreamingScorer::Impl {
     // After the decision keep reporting, less often.
     const double every = turn.decided ? 3 * config.rescore_every_s : config.rescore_every_s;
     if (turn.scored_at != 0 && Seconds(turn.total_samples - turn.scored_at) < every) return;
-    const size_t window = static_cast<size_t>(config.window_s * rate);
-    const size_t n = std::min(window, turn.speech.size());
-    auto snapshot = std::make_shared<std::vector<float>>(turn.speech.end() - n, turn.speech.end());
-    JobResult meta;
-    meta.kind = JobResult::Kind::kScore;
-    meta.turn = turn.index;
-    meta.turn_samples = turn.total_samples;
-    meta.clock = last_clock;
+    auto snapshot = std::make_shared<std::vector<float>>(TurnWindow());
+    JobResult meta = ScoreMeta();
     auto job = [mailbox = mailbox, embedder = embedder, directory = directory, mode = mode,
                 user = claimed_user, top_k = config.top_k, snapshot, meta]() mutable {
       ScoreSnapshot(*embedder, *directory, mode, user, top_k, *snapshot, meta);
@@ -311,13 +320,18 @@ struct StreamingScorer::Impl {
   }
 
   void Poll() {
+    HandleResults();
+    if (mode != LiveMode::kEnroll) MaybeScore();
+  }
+
+  // Handles every finished job's result.
+  void HandleResults() {
     std::vector<JobResult> results;
     {
       std::lock_guard lock(mailbox->mu);
       results.swap(mailbox->results);
     }
     for (JobResult& r : results) Handle(r);
-    if (mode != LiveMode::kEnroll) MaybeScore();
   }
 
   void Handle(JobResult& r) {
@@ -370,6 +384,13 @@ struct StreamingScorer::Impl {
       return;  // too little speech after all, or an inference error: try again later
     }
     turn.embedding = r.embedding;
+    ScorerEvent e = ScoreEvent(r);
+    turn.last_score = e;
+    Emit(e);
+    if (!turn.decided) MaybeDecide(e, /*final=*/false);
+  }
+
+  ScorerEvent ScoreEvent(const JobResult& r) const {
     ScorerEvent e = BaseEvent(ScorerEvent::Kind::kScore);
     e.time_s = ClockS(r.clock);
     e.speech_s = Seconds(r.turn_samples);
@@ -377,9 +398,18 @@ struct StreamingScorer::Impl {
     e.matches = r.matches;
     if (mode == LiveMode::kIdentify && !r.matches.empty()) e.user_id = r.matches.front().user_id;
     if (!e.user_id.empty()) e.name = directory->DisplayName(e.user_id);
-    turn.last_score = e;
-    Emit(e);
-    if (!turn.decided) MaybeDecide(e, /*final=*/false);
+    return e;
+  }
+
+  // Closes the current turn without a verdict.
+  void DecideInconclusive(double time_s, double speech_s, std::string message) {
+    ScorerEvent d = BaseEvent(ScorerEvent::Kind::kDecision);
+    d.decision = "inconclusive";
+    d.time_s = time_s;
+    d.speech_s = speech_s;
+    d.message = std::move(message);
+    turn.decided = true;
+    Emit(d);
   }
 
   void MaybeDecide(const ScorerEvent& score, bool final) {
@@ -461,12 +491,8 @@ struct StreamingScorer::Impl {
       if (turn.last_score) {
         MaybeDecide(*turn.last_score, /*final=*/true);
       } else {
-        ScorerEvent d = BaseEvent(ScorerEvent::Kind::kDecision);
-        d.decision = "inconclusive";
-        d.time_s = ClockS(r.clock);
-        d.speech_s = Seconds(static_cast<uint64_t>(r.chunk_start));
-        d.message = "the speaker changed before enough speech was heard";
-        Emit(d);
+        DecideInconclusive(ClockS(r.clock), Seconds(static_cast<uint64_t>(r.chunk_start)),
+                           "the speaker changed before enough speech was heard");
       }
     }
     const uint64_t split = static_cast<uint64_t>(r.chunk_start);
@@ -523,14 +549,7 @@ struct StreamingScorer::Impl {
     WaitForJobs();
     Poll();
     WaitForJobs();
-    {
-      std::vector<JobResult> results;
-      {
-        std::lock_guard lock(mailbox->mu);
-        results.swap(mailbox->results);
-      }
-      for (JobResult& r : results) Handle(r);
-    }
+    HandleResults();
     if (mode == LiveMode::kEnroll) {
       if (!enrolled && !enroll_speech.empty()) {
         if (Seconds(enroll_speech.size()) < config.enroll_samples * 1.0) {
@@ -547,47 +566,21 @@ struct StreamingScorer::Impl {
     if (turn.decided) return;
     const double speech_s = Seconds(turn.total_samples);
     if (speech_s < config.min_score_speech_s) {
-      ScorerEvent d = BaseEvent(ScorerEvent::Kind::kDecision);
-      d.decision = "inconclusive";
-      d.time_s = ClockS(last_clock);
-      d.speech_s = speech_s;
-      d.message = fmt::format("too little speech: {:.2f} s (minimum {:.2f} s)", speech_s,
-                              config.min_score_speech_s);
-      turn.decided = true;
-      Emit(d);
+      DecideInconclusive(ClockS(last_clock), speech_s,
+                         fmt::format("too little speech: {:.2f} s (minimum {:.2f} s)", speech_s,
+                                     config.min_score_speech_s));
       return;
     }
     // Score everything heard since the last score, here and now.
-    const size_t window = static_cast<size_t>(config.window_s * rate);
-    const size_t n = std::min(window, turn.speech.size());
-    std::vector<float> snapshot(turn.speech.end() - n, turn.speech.end());
-    JobResult r;
-    r.kind = JobResult::Kind::kScore;
-    r.turn = turn.index;
-    r.turn_samples = turn.total_samples;
-    r.clock = last_clock;
-    ScoreSnapshot(*embedder, *directory, mode, claimed_user, config.top_k, snapshot, r);
+    JobResult r = ScoreMeta();
+    ScoreSnapshot(*embedder, *directory, mode, claimed_user, config.top_k, TurnWindow(), r);
     if (r.status.ok()) {
-      ScorerEvent e = BaseEvent(ScorerEvent::Kind::kScore);
-      e.time_s = ClockS(r.clock);
-      e.speech_s = Seconds(r.turn_samples);
-      e.score = r.score;
-      e.matches = r.matches;
-      if (mode == LiveMode::kIdentify && !r.matches.empty()) e.user_id = r.matches.front().user_id;
-      if (!e.user_id.empty()) e.name = directory->DisplayName(e.user_id);
+      ScorerEvent e = ScoreEvent(r);
       Emit(e);
       MaybeDecide(e, /*final=*/true);
     } else {
       HandleScore(r);
-      if (!turn.decided) {
-        ScorerEvent d = BaseEvent(ScorerEvent::Kind::kDecision);
-        d.decision = "inconclusive";
-        d.time_s = ClockS(last_clock);
-        d.speech_s = speech_s;
-        d.message = r.status.message();
-        turn.decided = true;
-        Emit(d);
-      }
+      if (!turn.decided) DecideInconclusive(ClockS(last_clock), speech_s, r.status.message());
     }
   }
 
@@ -599,12 +592,7 @@ struct StreamingScorer::Impl {
     };
     SubmitEnroll();
     executor = saved;
-    std::vector<JobResult> results;
-    {
-      std::lock_guard lock(mailbox->mu);
-      results.swap(mailbox->results);
-    }
-    for (JobResult& r : results) Handle(r);
+    HandleResults();
   }
 };
 
