@@ -214,36 +214,47 @@ Status StreamProtocol::DecodeInto(std::span<const uint8_t> data) {
     case Encoding::kPcmF32le: {
       const size_t width = start_.encoding == Encoding::kPcmS16le ? 2 : 4;
       const size_t block = width * static_cast<size_t>(ch);
-      // A sample split across messages is carried over.
-      std::string bytes = std::move(carry_);
-      carry_.clear();
-      bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
-      const size_t frames = std::min(bytes.size() / block, kMaxDecodedSamples);
-      carry_.assign(bytes.data() + frames * block, bytes.size() - frames * block);
-      const char* p = bytes.data();
-      if (width == 2) {
-        push_interleaved(
-            [&](size_t k) {
-              int16_t v;
-              std::memcpy(&v, p + 2 * k, 2);
-              return static_cast<float>(v) / 32768.0f;
-            },
-            frames);
-      } else {
-        bool finite = true;
-        push_interleaved(
-            [&](size_t k) {
-              float v;
-              std::memcpy(&v, p + 4 * k, 4);
-              if (!std::isfinite(v)) {
-                finite = false;
-                return 0.0f;
-              }
-              return std::clamp(v, -1.0f, 1.0f);
-            },
-            frames);
-        if (!finite) return InvalidArgumentError("pcm_f32le audio holds NaN or infinite samples");
+      bool finite = true;
+      auto decode = [&](const char* p, size_t frames) {
+        if (width == 2) {
+          push_interleaved(
+              [&](size_t k) {
+                int16_t v;
+                std::memcpy(&v, p + 2 * k, 2);
+                return static_cast<float>(v) / 32768.0f;
+              },
+              frames);
+        } else {
+          push_interleaved(
+              [&](size_t k) {
+                float v;
+                std::memcpy(&v, p + 4 * k, 4);
+                if (!std::isfinite(v)) {
+                  finite = false;
+                  return 0.0f;
+                }
+                return std::clamp(v, -1.0f, 1.0f);
+              },
+              frames);
+        }
+      };
+      const char* in = reinterpret_cast<const char*>(data.data());
+      size_t in_size = data.size();
+      // A sample split across messages: complete it from this message first, so only those few
+      // bytes are ever copied.
+      if (!carry_.empty()) {
+        const size_t take = std::min(block - carry_.size(), in_size);
+        carry_.append(in, take);
+        in += take;
+        in_size -= take;
+        if (carry_.size() < block) return Status::Ok();  // the message was shorter still
+        decode(carry_.data(), 1);
+        carry_.clear();
       }
+      const size_t frames = std::min(in_size / block, kMaxDecodedSamples - decoded_.size());
+      decode(in, frames);
+      carry_.assign(in + frames * block, in_size - frames * block);
+      if (!finite) return InvalidArgumentError("pcm_f32le audio holds NaN or infinite samples");
       return Status::Ok();
     }
     case Encoding::kPcmu:

@@ -134,7 +134,7 @@ VoiceSession::VoiceSession(const LiveServices& services, VoiceSessionOptions opt
       options_(std::move(options)),
       listener_(std::move(listener)),
       ring_(static_cast<size_t>(services.config.input_queue_frames)),
-      started_(std::chrono::steady_clock::now()),
+      started_s_(NowS()),
       started_ms_(analytics::Event::NowMs()) {}
 
 VoiceSession::~VoiceSession() { CloseRecording(); }
@@ -159,7 +159,6 @@ Result<std::shared_ptr<VoiceSession>> VoiceSession::Start(const LiveServices& se
     if (!services.embedder || !services.directory) {
       return UnavailableError("live scoring is not available (no speaker model loaded)");
     }
-    std::weak_ptr<VoiceSession> weak = s;
     VOXGATE_ASSIGN_OR_RETURN(
         s->scorer_,
         voiceprint::StreamingScorer::Create(
@@ -200,9 +199,7 @@ Result<std::shared_ptr<VoiceSession>> VoiceSession::Start(const LiveServices& se
   return s;
 }
 
-double VoiceSession::ElapsedS() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-}
+double VoiceSession::ElapsedS() const { return NowS() - started_s_; }
 
 bool VoiceSession::PushFrame(const audio::AudioFrame& frame) {
   if (finished_.load(std::memory_order_relaxed)) return false;
@@ -233,7 +230,7 @@ void VoiceSession::Drain() {
 void VoiceSession::OnFrame(const audio::AudioFrame& frame, const audio::AudioFrame& unprocessed,
                            bool speech) {
   const double now = NowS();
-  const double elapsed = ElapsedS();
+  const double elapsed = now - started_s_;
   qos_->OnFrame(elapsed, frame.DurationS(), frame.concealed, speech,
                 std::max(0.0, now - current_pushed_s_));
   if (speech && !was_speech_) {

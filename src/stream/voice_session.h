@@ -146,7 +146,7 @@ class VoiceSession : public dsp::MediaTask,
   std::unique_ptr<Sink> sink_;
   audio::SpscRing<Queued> ring_;
   int worker_ = -1;
-  std::chrono::steady_clock::time_point started_;
+  double started_s_ = 0;  // NowS() at construction
   int64_t started_ms_ = 0;
   double current_pushed_s_ = 0;  // push time of the frame being processed
   bool was_speech_ = false;
