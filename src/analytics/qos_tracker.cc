@@ -208,6 +208,12 @@ void QosTracker::OnSsrcChange() {
   ExportSettledLoss();
 }
 
+std::optional<RtpStats::ReportBlock> QosTracker::MakeReportBlock() {
+  std::lock_guard lock(mu_);
+  if (!rtp_.valid()) return std::nullopt;
+  return rtp_.MakeReportBlock();
+}
+
 void QosTracker::OnLatePacket(double now_s) {
   std::lock_guard lock(mu_);
   Touch(now_s);

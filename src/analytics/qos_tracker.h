@@ -92,6 +92,9 @@ class QosTracker {
   void OnRtpPacket(uint16_t seq, uint32_t rtp_timestamp, double arrival_s, size_t payload_bytes);
   /// The sender changed SSRC: statistics restart for the new source, totals carry on.
   void OnSsrcChange();
+  /// RFC 3550 reception report fields for the current source, for an RTCP SR/RR; starts a new
+  /// fraction-lost interval. nullopt while the source is not validated (no packets yet).
+  std::optional<RtpStats::ReportBlock> MakeReportBlock();
   /// A packet arrived after its playout slot (counted by the jitter buffer). `now_s` NaN: the
   /// latest time seen.
   void OnLatePacket(double now_s = kLatest);
