@@ -44,6 +44,7 @@ class RandomDirectory : public voiceprint::SpeakerDirectory {
     return index_.Search(q, k);
   }
   std::string DisplayName(std::string_view) const override { return ""; }
+  Status CheckScorable(std::string_view) const override { return Status::Ok(); }
   Result<voiceprint::LiveEnrollment> EnrollSpeech(const std::string&,
                                                   const std::vector<std::vector<float>>&,
                                                   const std::string&) override {

@@ -424,6 +424,25 @@ std::vector<voiceprint::SpeakerMatch> VoiceprintService::Search(std::span<const 
   return index_.Search(embedding, k);
 }
 
+Status VoiceprintService::CheckScorable(std::string_view user_id) const {
+  VOXGATE_RETURN_IF_ERROR(voiceprint::ValidateUserId(user_id));
+  auto record = store_->Get(user_id);
+  if (!record.ok()) {
+    if (record.status().code() == StatusCode::kNotFound) {
+      return NotFoundError(fmt::format("user '{}' is not enrolled", user_id));
+    }
+    return record.status();
+  }
+  if (record->status != store::UserStatus::kActive) {
+    return NotFoundError(fmt::format("user '{}' is {}", user_id, store::ToString(record->status)));
+  }
+  if (record->model_id != model_info().id) {
+    return NotFoundError(
+        fmt::format("user '{}' was enrolled with another model; re-enroll the user", user_id));
+  }
+  return Status::Ok();
+}
+
 std::string VoiceprintService::DisplayName(std::string_view user_id) const {
   return NameOf(std::string(user_id));
 }

@@ -151,6 +151,7 @@ class VoiceprintService : public voiceprint::SpeakerDirectory {
   std::vector<voiceprint::SpeakerMatch> Search(std::span<const float> embedding,
                                                size_t k) const override;
   std::string DisplayName(std::string_view user_id) const override;
+  Status CheckScorable(std::string_view user_id) const override;
   Result<voiceprint::LiveEnrollment> EnrollSpeech(const std::string& user_id,
                                                   const std::vector<std::vector<float>>& clips,
                                                   const std::string& actor) override;

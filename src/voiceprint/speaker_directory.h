@@ -36,6 +36,9 @@ class SpeakerDirectory {
   /// kNotFound when the user is unknown, disabled or enrolled with another model.
   virtual Result<float> ScoreUser(std::string_view user_id,
                                   std::span<const float> embedding) const = 0;
+  /// OK when ScoreUser would score `user_id` (an active user enrolled with this model);
+  /// kNotFound saying why not otherwise. For front ends that check a claim before listening.
+  virtual Status CheckScorable(std::string_view user_id) const = 0;
   /// The k best active users, best first.
   virtual std::vector<SpeakerMatch> Search(std::span<const float> embedding, size_t k) const = 0;
   /// Display name of an enrolled user ("" when none).

@@ -37,6 +37,12 @@ class IndexDirectory : public SpeakerDirectory {
   std::string DisplayName(std::string_view user_id) const override {
     return "name of " + std::string(user_id);
   }
+  Status CheckScorable(std::string_view user_id) const override {
+    float score = 0;
+    const std::vector<float> probe(index_.dim(), 0.0f);
+    return index_.ScoreOf(std::string(user_id), probe, &score) ? Status::Ok()
+                                                               : NotFoundError("not enrolled");
+  }
   Result<LiveEnrollment> EnrollSpeech(const std::string& user_id,
                                       const std::vector<std::vector<float>>& clips,
                                       const std::string&) override {
