@@ -26,6 +26,9 @@ Status AppConfig::Load(const ConfigNode& root) {
   // The key itself is read by the store from VOXGATE_ENCRYPTION_KEY or this file.
   VOXGATE_RETURN_IF_ERROR(root.Child("encryption").Get("key_file", &store.encryption.key_file));
   VOXGATE_RETURN_IF_ERROR(live.Load(root.Child("live")));
+  VOXGATE_RETURN_IF_ERROR(sip.Load(root.Child("sip")));
+  VOXGATE_RETURN_IF_ERROR(calls.Load(root.Child("calls")));
+  VOXGATE_RETURN_IF_ERROR(webhooks.Load(root.Child("webhooks")));
   return Status::Ok();
 }
 
@@ -43,15 +46,20 @@ Status AppConfig::Finalize() {
   VOXGATE_RETURN_IF_ERROR(service.Validate().WithContext("service"));
   VOXGATE_RETURN_IF_ERROR(store.Validate().WithContext("store"));
   VOXGATE_RETURN_IF_ERROR(live.Validate().WithContext("live"));
+  VOXGATE_RETURN_IF_ERROR(sip.Validate().WithContext("sip"));
+  VOXGATE_RETURN_IF_ERROR(calls.Validate().WithContext("calls"));
+  VOXGATE_RETURN_IF_ERROR(webhooks.Validate().WithContext("webhooks"));
   return Status::Ok();
 }
 
 std::string AppConfig::ToString() const {
   return fmt::format(
       "profile={} data_dir={} node_id={} log.level={}\n  server: {}\n  inference: {}"
-      "\n  model: {}\n  service: {}\n  store: {}\n  live: {}",
+      "\n  model: {}\n  service: {}\n  store: {}\n  live: {}\n  sip: {}\n  calls: {}\n  webhooks: "
+      "{}",
       profile, data_dir, node_id, log_level, server.ToString(), inference.ToString(),
-      model.ToString(), service.ToString(), store.ToString(), live.ToString());
+      model.ToString(), service.ToString(), store.ToString(), live.ToString(), sip.ToString(),
+      calls.ToString(), webhooks.ToString());
 }
 
 Result<ConfigNode> LoadConfigFile(const std::string& path) {

@@ -6,12 +6,15 @@
 
 #include <string>
 
+#include "analytics/webhook_sender.h"
 #include "api/http_server_config.h"
 #include "api/inference_pool.h"
 #include "api/voiceprint_service.h"
 #include "app/live_stack.h"
 #include "common/config_node.h"
 #include "store/store_config.h"
+#include "telephony/call_manager.h"
+#include "telephony/sip_config.h"
 #include "voiceprint/embedder.h"
 
 namespace voxgate::app {
@@ -26,7 +29,10 @@ struct AppConfig {
   voiceprint::EmbedderConfig model;  // model.path empty: the bundled starter model
   api::ServiceConfig service;
   store::StoreConfig store;
-  LiveConfig live;  // live sessions (WebSocket streams, SIP calls)
+  LiveConfig live;                     // live sessions (WebSocket streams, SIP calls)
+  telephony::SipConfig sip;            // the SIP user agent (off unless sip.enabled)
+  telephony::CallManagerConfig calls;  // call media, scenarios and prompts
+  analytics::WebhookConfig webhooks;   // session events POSTed to these URLs (none by default)
 
   /// Reads every section; errors name the key. Does not validate.
   Status Load(const ConfigNode& root);

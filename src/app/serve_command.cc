@@ -21,6 +21,8 @@
 #include "app/model_loader.h"
 #include "common/logging.h"
 #include "metrics/registry.h"
+#include "telephony/call_manager.h"
+#include "telephony/sip_agent.h"
 
 namespace voxgate::app {
 namespace {
@@ -138,8 +140,31 @@ int RunServe(const ServeOptions& options) {
       },
       /*required_for_ready=*/false);
 
+  std::unique_ptr<analytics::WebhookSender> webhooks;
+  if (!config.webhooks.urls.empty()) {
+    auto w = analytics::WebhookSender::Create(config.webhooks, (*live)->services().bus, registry);
+    if (!w.ok()) return Fail(w.status().WithContext("webhooks"));
+    webhooks = std::move(*w);
+  }
+
   s = server.Start();
   if (!s.ok()) return Fail(s);
+
+  // Phone calls: the call manager owns the media, the SIP agent the signalling.
+  std::unique_ptr<telephony::CallManager> calls;
+  std::unique_ptr<telephony::SipAgent> sip;
+  if (config.sip.enabled) {
+    auto manager =
+        telephony::CallManager::Create(config.calls, (*live)->services(), registry.get());
+    if (!manager.ok()) return Fail(manager.status().WithContext("calls"));
+    calls = std::move(*manager);
+    auto agent = telephony::SipAgent::Start(config.sip, calls.get(), registry.get());
+    if (!agent.ok()) return Fail(agent.status().WithContext("SIP"));
+    sip = std::move(*agent);
+    calls->SetHangup([agent = sip.get()](const std::string& id) { return agent->Hangup(id); });
+    std::cout << fmt::format("voxgate: SIP on {}:{}", config.sip.bind_address, sip->port())
+              << std::endl;
+  }
   spdlog::info("listening on {}://{}:{}", server.tls() ? "https" : "http", config.server.host,
                server.port());
   std::cout << fmt::format("voxgate: listening on {}:{}", config.server.host, server.port())
@@ -148,8 +173,11 @@ int RunServe(const ServeOptions& options) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {}: finishing in-flight requests", sig);
+  if (sip) sip->Stop();  // BYE on every call; the manager then finishes their sessions
+  if (calls) calls->Stop();
   server.Shutdown(std::chrono::seconds(10));
   (*live)->Shutdown();
+  if (webhooks) webhooks->Stop();
   pool->Shutdown(std::chrono::seconds(10));
   spdlog::info("stopped");
   return 0;
