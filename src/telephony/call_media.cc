@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -94,8 +95,14 @@ Result<std::unique_ptr<CallMedia>> CallMedia::Create(const NegotiatedMedia& medi
   pc.opus_bitrate_bps = config.opus_bitrate_bps;
   pc.telephone_event_pt = media.telephone_event_pt;
   VOXGATE_ASSIGN_OR_RETURN(m->packetizer_, RtpPacketizer::Create(pc));
-  m->staging_.resize(jb.max_payload_bytes);
+  // One byte more than the jitter buffer takes, so that a payload one byte over the limit is
+  // still staged whole and refused by the jitter buffer (not queued without its type byte).
+  m->staging_.resize(jb.max_payload_bytes + 1);
   m->playout_.resize(jb.max_payload_bytes);
+  // A payload decodes whole before it is cut to ptime: G.711 gives a sample per byte, an Opus
+  // packet at most 120 ms.
+  m->decoded_.resize(
+      std::max<size_t>(jb.max_payload_bytes, static_cast<size_t>(output_rate_hz) * 120 / 1000));
   return m;
 }
 
@@ -117,6 +124,10 @@ bool CallMedia::AcceptSource(uint32_t ssrc, double now_s) {
   decoder_->Reset();
   // A key press cut off by the switch is dropped: its end can no longer be known.
   dtmf_ = DtmfDetector(media_.audio.clock_rate_hz);
+  // LSR/DLSR echo the SR of the source a report block is about; the old source's would give
+  // the new one a bogus round-trip time.
+  last_sr_middle32_ = 0;
+  last_sr_arrival_s_ = 0;
   if (qos_ != nullptr) qos_->OnSsrcChange();
   return true;
 }
@@ -217,9 +228,10 @@ bool CallMedia::Playout(audio::AudioFrame* frame) {
     if (pt == kComfortNoisePt) {
       written = decoder_->ComfortNoise(payload, samples, out);
     } else if (!payload.empty()) {
-      auto decoded = decoder_->Decode(payload, out);
+      auto decoded = decoder_->Decode(payload, decoded_);
       if (decoded.ok()) {
-        written = *decoded;
+        written = std::min(*decoded, samples);
+        std::copy_n(decoded_.begin(), written, out.begin());
         frame->concealed = false;
       } else {
         ++counters_.decode_errors;

@@ -152,6 +152,7 @@ class CallMedia {
   DtmfDetector dtmf_;
   std::vector<uint8_t> staging_;  // [payload type][payload] into the jitter buffer
   std::vector<uint8_t> playout_;  // out of the jitter buffer
+  std::vector<float> decoded_;    // one whole decoded payload, before the cut to ptime
   Counters counters_;
   int64_t clock_ = 0;   // samples played so far, at output_rate_hz
   int missing_ms_ = 0;  // missing audio in a row
