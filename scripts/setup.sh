@@ -23,6 +23,7 @@ build_pkgs=(
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libssl-dev libboost1.81-dev libsqlite3-dev libkissfft-dev
   libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data
+  libfaiss-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev openssl wrk curl
