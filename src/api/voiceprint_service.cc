@@ -86,17 +86,20 @@ Result<std::unique_ptr<VoiceprintService>> VoiceprintService::Create(
 
 Status VoiceprintService::RebuildIndex() {
   VOXGATE_ASSIGN_OR_RETURN(std::vector<store::VoiceprintRecord> active, store_->LoadActive());
-  index_.Clear();
+  std::vector<voiceprint::SpeakerVoiceprint> voiceprints;
+  voiceprints.reserve(active.size());
   std::unique_lock lock(names_mu_);
   names_.clear();
   for (const auto& record : active) {
     if (record.model_id != model_info().id) continue;  // needs re-enrollment
     std::vector<float> v = RecordVoiceprint(record);
     if (v.empty()) continue;
-    VOXGATE_RETURN_IF_ERROR(index_.Upsert(record.user_id, std::move(v)));
+    voiceprints.push_back({record.user_id, std::move(v)});
     names_[record.user_id] = record.name;
   }
-  return Status::Ok();
+  lock.unlock();
+  // One build for everyone (an HNSW graph when there are many), not one insertion per user.
+  return index_.Assign(std::move(voiceprints));
 }
 
 double VoiceprintService::DefaultThreshold() const {
