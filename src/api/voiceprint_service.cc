@@ -456,6 +456,9 @@ Result<voiceprint::LiveEnrollment> VoiceprintService::EnrollSpeech(
   std::vector<audio::AudioClip> decoded(clips.size());
   RegisterRequest request;
   request.user_id = user_id;
+  // A live caller has no display name to give: keep the enrolled user's, else use the id.
+  request.name = NameOf(user_id);
+  if (request.name.empty()) request.name = user_id;
   for (size_t i = 0; i < clips.size(); ++i) {
     decoded[i].samples = clips[i];
     decoded[i].sample_rate_hz = model_info().sample_rate_hz;
