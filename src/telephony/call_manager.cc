@@ -643,8 +643,13 @@ class CallManager::Impl {
       result = d == "verified"   ? Prompt::kVerified
                : d == "rejected" ? Prompt::kRejected
                                  : Prompt::kInconclusive;
-    } else if (call->scenario.kind == ScenarioKind::kEnroll && (enrolled || error)) {
-      result = enrolled ? Prompt::kEnrolled : Prompt::kEnrollFailed;
+    } else if (call->scenario.kind == ScenarioKind::kEnroll && enrolled) {
+      result = Prompt::kEnrolled;
+    }
+    if (error) {
+      // Enrollment keeps listening after a refused attempt (fresh speech may pass the quality
+      // gates); the scenario timeout ends a call that never succeeds.
+      spdlog::info("call {}: {}", call->call_id, e.data.value("message", "session error"));
     }
     if (!result) return;
     net::post(io_, [this, call, p = *result] {
