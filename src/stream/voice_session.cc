@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <random>
 
 #include "common/config_node.h"
@@ -237,6 +238,8 @@ void VoiceSession::OnFrame(const audio::AudioFrame& frame, const audio::AudioFra
     Emit("session.vad", {{"state", "start"}, {"time_s", frame.TimeS()}});
   }
   was_speech_ = speech;
+  frame_times_[static_cast<size_t>(frames_seen_++) % kFrameTimes] = {
+      frame.TimeS() + frame.DurationS(), current_pushed_s_};
   if (speech && scorer_) {
     const audio::AudioFrame& scored = services_.config.score_processed_audio ? frame : unprocessed;
     scorer_->Feed(scored.data(), scored.clock);
@@ -259,17 +262,41 @@ void VoiceSession::OnSpeechSegment(int64_t start, int64_t end) {
   Emit("session.vad", {{"state", "end"}, {"start_s", start / rate}, {"end_s", end / rate}});
 }
 
+double VoiceSession::LatencySince(double time_s) const {
+  // Newest first: the frame holding time_s is the oldest one that ends at or after it.
+  const int64_t kept = std::min<int64_t>(frames_seen_, static_cast<int64_t>(kFrameTimes));
+  double pushed = std::numeric_limits<double>::quiet_NaN();
+  for (int64_t i = 1; i <= kept; ++i) {
+    const auto& [end_s, pushed_s] =
+        frame_times_[static_cast<size_t>(frames_seen_ - i) % kFrameTimes];
+    if (end_s < time_s) return NowS() - pushed;
+    pushed = pushed_s;
+  }
+  // Every remembered frame ends after time_s: the frame itself is older than the ring, unless
+  // the ring holds the whole session.
+  return frames_seen_ <= static_cast<int64_t>(kFrameTimes) && kept > 0
+             ? NowS() - pushed
+             : std::numeric_limits<double>::quiet_NaN();
+}
+
 void VoiceSession::OnScorerEvent(const voiceprint::ScorerEvent& e) {
+  nlohmann::json data = ScorerEventJson(e);
   {
     std::lock_guard lock(summary_mu_);
     if (e.kind == voiceprint::ScorerEvent::Kind::kDecision ||
         e.kind == voiceprint::ScorerEvent::Kind::kEnrolled) {
       decisions_.push_back(e);
+      // How long after the speech that decided it the decision came (queueing, embedding).
+      const double latency = e.kind == voiceprint::ScorerEvent::Kind::kDecision
+                                 ? LatencySince(e.time_s)
+                                 : std::numeric_limits<double>::quiet_NaN();
+      decision_latency_s_.push_back(latency);
+      if (std::isfinite(latency)) data["latency_ms"] = latency * 1000.0;
     } else if (e.kind == voiceprint::ScorerEvent::Kind::kScore) {
       last_score_ = e;
     }
   }
-  Emit(ScorerEventType(e.kind), ScorerEventJson(e));
+  Emit(ScorerEventType(e.kind), std::move(data));
 }
 
 void VoiceSession::Report(std::string type, nlohmann::json data) {
@@ -356,9 +383,11 @@ nlohmann::json VoiceSession::Describe(double /*now_s*/) const {
     j["speech_segments"] = speech_segments_;
     j["speech_s"] = speech_s_;
     nlohmann::json d = nlohmann::json::array();
-    for (const auto& e : decisions_) {
+    for (size_t i = 0; i < decisions_.size(); ++i) {
+      const auto& e = decisions_[i];
       nlohmann::json x = ScorerEventJson(e);
       x["type"] = e.kind == voiceprint::ScorerEvent::Kind::kEnrolled ? "enrolled" : "decision";
+      if (std::isfinite(decision_latency_s_[i])) x["latency_ms"] = decision_latency_s_[i] * 1000.0;
       d.push_back(std::move(x));
     }
     j["decisions"] = std::move(d);

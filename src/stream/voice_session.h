@@ -10,6 +10,7 @@
 // delivered on the worker's thread (or Finish()'s), one at a time.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -136,6 +137,9 @@ class VoiceSession : public dsp::MediaTask,
   void OnSpeechSegment(int64_t start, int64_t end);
   void WriteRecording(std::span<const float> samples);
   void CloseRecording();
+  // Seconds from the arrival of the frame holding session time `time_s` until now; NaN when that
+  // frame is no longer remembered. Worker thread.
+  double LatencySince(double time_s) const;
 
   const LiveServices services_;
   VoiceSessionOptions options_;
@@ -154,6 +158,11 @@ class VoiceSession : public dsp::MediaTask,
   std::FILE* recording_ = nullptr;
   int64_t recorded_samples_ = 0;
   std::string recording_path_;
+  // The last frames processed: (end of the frame in session seconds, its push time), for the
+  // decision latency. A ring; worker thread only.
+  static constexpr size_t kFrameTimes = 1024;
+  std::array<std::pair<double, double>, kFrameTimes> frame_times_{};
+  int64_t frames_seen_ = 0;
 
   std::atomic<bool> finished_{false};
   std::mutex finish_mu_;  // serialises Finish()
@@ -161,6 +170,7 @@ class VoiceSession : public dsp::MediaTask,
 
   mutable std::mutex summary_mu_;  // guards the fields below (updated on events)
   std::vector<voiceprint::ScorerEvent> decisions_;
+  std::vector<double> decision_latency_s_;  // per decision: LatencySince(time_s), NaN: unknown
   std::optional<voiceprint::ScorerEvent> last_score_;
   int speech_segments_ = 0;
   double speech_s_ = 0;
