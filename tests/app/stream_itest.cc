@@ -13,6 +13,7 @@
 
 #include "api/http_client.h"
 #include "app/server_process.h"
+#include "app/telephone_audio.h"
 #include "audio/audio_decoder.h"
 #include "audio/g711.h"
 #include "test_util.h"
@@ -83,16 +84,6 @@ class WsClient {
   websocket::stream<tcp::socket> ws_{ioc_};
   std::string error_;
 };
-
-std::vector<float> Samples16k(const std::string& speaker, int first, int last) {
-  std::vector<float> out;
-  for (int n = first; n <= last; ++n) {
-    auto clip = audio::DecodeFile(DevSetUtterance(speaker, n));
-    EXPECT_TRUE(clip.ok());
-    if (clip.ok()) out.insert(out.end(), clip->samples.begin(), clip->samples.end());
-  }
-  return out;
-}
 
 std::vector<int16_t> ToS16(const std::vector<float>& x) {
   std::vector<int16_t> out(x.size());
@@ -174,7 +165,7 @@ TEST_F(StreamTest, IdentifiesTheSpeakerWhileStreaming) {
                          {"encoding", "pcm_s16le"},
                          {"sample_rate", 16000},
                          {"channels", 1}},
-                        ToS16(Samples16k(kSpeakers[1], 4, 7)), 16000);
+                        ToS16(Utterances(kSpeakers[1], 4, 7, 16000)), 16000);
   ASSERT_FALSE(msgs.empty());
   EXPECT_EQ(msgs.back().value("type", ""), "final");
   auto decisions = OfType(msgs, "decision");
@@ -195,33 +186,6 @@ TEST_F(StreamTest, IdentifiesTheSpeakerWhileStreaming) {
   auto j = nlohmann::json::parse(r.body);
   EXPECT_EQ(j["session"]["state"], "ended");
   EXPECT_EQ(j["session"]["decisions"][0]["user_id"], kSpeakers[1]);
-}
-
-// Telephone audio: utterances [first, last] at 8 kHz, µ-law coded.
-std::vector<uint8_t> Ulaw8k(const std::string& speaker, int first, int last) {
-  audio::DecodeConfig dc;
-  dc.target_sample_rate_hz = 8000;
-  std::vector<float> x;
-  for (int n = first; n <= last; ++n) {
-    auto c8 = audio::DecodeFile(DevSetUtterance(speaker, n), dc);
-    EXPECT_TRUE(c8.ok());
-    if (c8.ok()) x.insert(x.end(), c8->samples.begin(), c8->samples.end());
-  }
-  return audio::G711Encode(x, audio::G711Law::kUlaw);
-}
-
-// A µ-law WAV file (format tag 7), as a phone system records.
-std::string UlawWav(const std::vector<uint8_t>& codes) {
-  auto le = [](uint32_t v, int n) {
-    std::string s;
-    for (int i = 0; i < n; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-    return s;
-  };
-  std::string fmt = le(7, 2) + le(1, 2) + le(8000, 4) + le(8000, 4) + le(1, 2) + le(8, 2);
-  return "RIFF" + le(static_cast<uint32_t>(4 + 8 + fmt.size() + 8 + codes.size()), 4) + "WAVE" +
-         "fmt " + le(static_cast<uint32_t>(fmt.size()), 4) + fmt + "data" +
-         le(static_cast<uint32_t>(codes.size()), 4) +
-         std::string(reinterpret_cast<const char*>(codes.data()), codes.size());
 }
 
 // A caller enrolled over the phone is verified over the phone. (Enrolment on wideband audio and
@@ -295,7 +259,7 @@ TEST_F(StreamTest, BadMessagesGetErrorsAndTheStreamStillWorks) {
   EXPECT_EQ(m->value("type", ""), "error");
   // A valid start still works on the same connection.
   auto msgs = StreamS16(ws, {{"type", "start"}, {"mode", "identify"}},
-                        ToS16(Samples16k(kSpeakers[2], 4, 6)), 16000);
+                        ToS16(Utterances(kSpeakers[2], 4, 6, 16000)), 16000);
   auto decisions = OfType(msgs, "decision");
   ASSERT_FALSE(decisions.empty());
   EXPECT_EQ(decisions[0]["user_id"], kSpeakers[2]);
@@ -305,7 +269,7 @@ TEST_F(StreamTest, UnknownClaimedUserIsRejectedWithAReason) {
   WsClient ws;
   ASSERT_TRUE(ws.Connect(server_->port())) << ws.error();
   auto msgs = StreamS16(ws, {{"type", "start"}, {"mode", "verify"}, {"user_id", "nobody"}},
-                        ToS16(Samples16k(kSpeakers[0], 4, 5)), 16000);
+                        ToS16(Utterances(kSpeakers[0], 4, 5, 16000)), 16000);
   auto decisions = OfType(msgs, "decision");
   ASSERT_FALSE(decisions.empty());
   EXPECT_EQ(decisions[0]["decision"], "rejected");

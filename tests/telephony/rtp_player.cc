@@ -177,7 +177,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"pcmu", "pcma", "opus"}));
   app.add_option("--pt", pt, "RTP payload type (default 0 pcmu, 8 pcma, 111 opus)")
       ->check(CLI::Range(0, 127));
-  app.add_option("--file", file, "speech file (WAV, FLAC, ...)")->required();
+  app.add_option("--file", file,
+                 "speech file (WAV, FLAC, ...); several separated by commas: one picked at random "
+                 "(--seed, else the process id, seeds the pick), e.g. one speaker per call in a "
+                 "load test")
+      ->required();
   app.add_option("--loop", loops, "play the file N times (0: until --duration-s or a signal)")
       ->check(CLI::Range(0, 1000000));
   app.add_option("--loss", loss, "packet loss probability")->check(CLI::Range(0.0, 1.0));
@@ -242,6 +246,16 @@ int main(int argc, char** argv) {
   voxgate::audio::DecodeConfig decode;
   decode.target_sample_rate_hz = config.input_rate_hz;
   decode.max_duration_s = 3600;
+  if (file.find(',') != std::string::npos) {
+    std::vector<std::string> files;
+    for (size_t at = 0; at <= file.size();) {
+      const size_t comma = std::min(file.find(',', at), file.size());
+      if (comma > at) files.push_back(file.substr(at, comma - at));
+      at = comma + 1;
+    }
+    std::mt19937_64 pick(seed != 0 ? seed : static_cast<uint64_t>(getpid()));
+    file = files.empty() ? "" : files[pick() % files.size()];
+  }
   auto clip = voxgate::audio::DecodeFile(file, decode);
   if (!clip.ok()) {
     std::cerr << clip.status().ToString() << "\n";
@@ -374,6 +388,7 @@ int main(int argc, char** argv) {
       {"rtcp_sent", rtcp_sent},
       {"ssrc", rtp.ssrc()},
       {"codec", codec_name},
+      {"file", file},
       {"payload_type", config.codec.payload_type},
       {"media_s", static_cast<double>(generated) * 0.02},
       {"max_send_lag_ms", std::round(max_lag_ms * 100) / 100},
