@@ -30,31 +30,36 @@ MediaWorkerPool::~MediaWorkerPool() {
 }
 
 int MediaWorkerPool::Attach(std::shared_ptr<MediaTask> task) {
-  // Least loaded by task count; the sizes are read without the other locks held, which is fine
-  // for a balancing heuristic.
+  // Least loaded by task count.
   size_t best = 0;
   size_t best_size = SIZE_MAX;
   for (size_t i = 0; i < workers_.size(); ++i) {
-    std::lock_guard lock(workers_[i]->mu);
-    if (workers_[i]->tasks.size() < best_size) {
+    const size_t n = workers_[i]->count.load(std::memory_order_relaxed);
+    if (n < best_size) {
       best = i;
-      best_size = workers_[i]->tasks.size();
+      best_size = n;
     }
   }
+  Worker& w = *workers_[best];
   {
-    std::lock_guard lock(workers_[best]->mu);
-    workers_[best]->tasks.push_back(std::move(task));
+    std::lock_guard lock(w.mu);  // never held across a pass: the caller does not wait for one
+    w.pending.push_back(std::move(task));
   }
+  w.count.fetch_add(1, std::memory_order_relaxed);
   return static_cast<int>(best);
 }
 
 void MediaWorkerPool::Detach(const std::shared_ptr<MediaTask>& task) {
   for (auto& w : workers_) {
-    std::lock_guard lock(w->mu);  // waits for a pump pass in progress
-    auto it = std::find(w->tasks.begin(), w->tasks.end(), task);
-    if (it != w->tasks.end()) {
-      w->tasks.erase(it);
-      return;
+    std::lock_guard pass(w->pass_mu);  // waits for a pump pass in progress
+    std::lock_guard lock(w->mu);
+    for (auto* list : {&w->tasks, &w->pending}) {
+      auto it = std::find(list->begin(), list->end(), task);
+      if (it != list->end()) {
+        list->erase(it);
+        w->count.fetch_sub(1, std::memory_order_relaxed);
+        return;
+      }
     }
   }
 }
@@ -71,24 +76,29 @@ void MediaWorkerPool::Wake(int worker) {
 
 size_t MediaWorkerPool::tasks() const {
   size_t n = 0;
-  for (const auto& w : workers_) {
-    std::lock_guard lock(w->mu);
-    n += w->tasks.size();
-  }
+  for (const auto& w : workers_) n += w->count.load(std::memory_order_relaxed);
   return n;
 }
 
 void MediaWorkerPool::Run(Worker& w) {
   const auto tick = std::chrono::milliseconds(config_.tick_ms);
   auto next = std::chrono::steady_clock::now() + tick;
-  std::unique_lock lock(w.mu);
   while (!stop_.load()) {
-    w.cv.wait_until(lock, next, [&] { return w.woken; });
-    w.woken = false;
+    {
+      std::unique_lock lock(w.mu);
+      w.cv.wait_until(lock, next, [&] { return w.woken; });
+      w.woken = false;
+    }
     if (stop_.load()) break;
+    std::lock_guard pass(w.pass_mu);
+    {
+      std::lock_guard lock(w.mu);
+      for (auto& t : w.pending) w.tasks.push_back(std::move(t));
+      w.pending.clear();
+    }
     for (const auto& task : w.tasks) task->Pump();
     const auto now = std::chrono::steady_clock::now();
-    if (now >= next) next = now + tick;
+    next = now >= next ? now + tick : next;
   }
 }
 

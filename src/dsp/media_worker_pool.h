@@ -4,7 +4,9 @@
 // count, so one slow session delays only the sessions that share its worker.
 //
 // Thread-safe. Attach/Detach/Wake from any thread; Pump() of one task is only ever called on its
-// worker's thread, never concurrently with itself, and never after Detach() returned.
+// worker's thread, never concurrently with itself, and never after Detach() returned. Attach()
+// and Wake() never wait for a pumping pass (the SIP and network threads call them); Detach()
+// does, by design.
 #pragma once
 
 #include <atomic>
@@ -52,10 +54,13 @@ class MediaWorkerPool {
 
  private:
   struct Worker {
-    std::mutex mu;  // guards tasks and woken; held while pumping, so Detach waits for a pass
+    std::mutex pass_mu;  // held for a whole pumping pass, so Detach waits for one; guards tasks
+    std::vector<std::shared_ptr<MediaTask>> tasks;  // GUARDED_BY(pass_mu)
+    std::mutex mu;                                  // short: guards pending and woken
     std::condition_variable cv;
-    std::vector<std::shared_ptr<MediaTask>> tasks;
-    bool woken = false;
+    std::vector<std::shared_ptr<MediaTask>> pending;  // GUARDED_BY(mu): attached, not yet pumped
+    bool woken = false;                               // GUARDED_BY(mu)
+    std::atomic<size_t> count{0};                     // tasks + pending, for balancing
     std::thread thread;
   };
   void Run(Worker& w);
