@@ -8,10 +8,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -19,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "analytics/webhook_sender.h"
 #include "api/http_client.h"
 #include "app/server_process.h"
 #include "app/telephone_audio.h"
@@ -46,6 +52,66 @@ struct Media {
   std::string extra;           // more voxgate_rtp_player options (impairments, DTMF, RTCP)
 };
 
+// A webhook endpoint: accepts POSTs on a loopback port, answers 204, keeps what came.
+class WebhookReceiver {
+ public:
+  struct Hook {
+    std::string signature;  // X-Voxgate-Signature
+    std::string body;
+  };
+
+  WebhookReceiver() : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~WebhookReceiver() {
+    stop_ = true;
+    boost::system::error_code ec;
+    // Wake the blocking accept with a connection of our own.
+    boost::asio::ip::tcp::socket poke(io_);
+    poke.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::vector<Hook> hooks() const {
+    std::lock_guard lock(mu_);
+    return hooks_;
+  }
+
+ private:
+  void Serve() {
+    namespace http = boost::beast::http;
+    while (!stop_) {
+      boost::system::error_code ec;
+      boost::asio::ip::tcp::socket socket(io_);
+      acceptor_.accept(socket, ec);
+      if (ec || stop_) continue;
+      boost::beast::flat_buffer buffer;
+      while (true) {  // keep-alive: several events per connection
+        http::request<http::string_body> req;
+        http::read(socket, buffer, req, ec);
+        if (ec) break;
+        {
+          std::lock_guard lock(mu_);
+          hooks_.push_back({std::string(req["X-Voxgate-Signature"]), req.body()});
+        }
+        http::response<http::empty_body> res{http::status::no_content, req.version()};
+        res.keep_alive(req.keep_alive());
+        http::write(socket, res, ec);
+        if (ec || !req.keep_alive()) break;
+      }
+    }
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::vector<Hook> hooks_;
+  std::thread thread_;
+};
+
+constexpr char kWebhookKey[] = "test-webhook-signing-key";
+
 struct CallResult {
   SippResult sipp;
   nlohmann::json session;  // the call's session from /api/v1/sessions (null if none)
@@ -56,6 +122,7 @@ class SipCallTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("voxgate-sip");
+    webhooks_ = new WebhookReceiver();
     ServerProcess::Options o;
     o.data_dir = dir_->Sub("data");
     o.model = RepoPath("models/voxgate-starter.onnx");
@@ -66,7 +133,13 @@ class SipCallTest : public ::testing::Test {
              // The calibrated threshold (0.2865) is an equal-error point over short clean
              // trials; on narrowband calls the starter model's impostors reach 0.29-0.31 (see
              // stream_itest), so calls use a stricter operating point, as a call centre would.
-             {"VOXGATE_CALLS_THRESHOLD", "0.45"}};
+             {"VOXGATE_CALLS_THRESHOLD", "0.45"},
+             // Decisions go to a webhook, signed with a key from the environment.
+             {"VOXGATE_WEBHOOKS_URLS",
+              "http://127.0.0.1:" + std::to_string(webhooks_->port()) + "/hooks/voxgate"},
+             {"VOXGATE_WEBHOOKS_EVENT_TYPES", "session.decision"},
+             {"VOXGATE_WEBHOOKS_SECRET_ENV", "TEST_WEBHOOK_KEY"},
+             {"TEST_WEBHOOK_KEY", kWebhookKey}};
     server_ = new ServerProcess(o);
     ASSERT_TRUE(server_->Start()) << server_->error();
     std::smatch m;
@@ -91,6 +164,7 @@ class SipCallTest : public ::testing::Test {
       EXPECT_EQ(server_->Stop(), 0) << server_->Output();
     }
     delete server_;
+    delete webhooks_;
     delete dir_;
   }
 
@@ -189,10 +263,12 @@ class SipCallTest : public ::testing::Test {
   }
 
   static TempDir* dir_;
+  static WebhookReceiver* webhooks_;
   static ServerProcess* server_;
   static int sip_port_;
 };
 TempDir* SipCallTest::dir_ = nullptr;
+WebhookReceiver* SipCallTest::webhooks_ = nullptr;
 ServerProcess* SipCallTest::server_ = nullptr;
 int SipCallTest::sip_port_ = 0;
 
@@ -240,6 +316,21 @@ TEST_F(SipCallTest, VerifyCallAcceptsTheTrueCallerAndRejectsAnImpostor) {
     EXPECT_LT(r.session["decisions"][0]["speech_s"].get<double>(), 15.0);
     // ... and hung up then: the caller had about 20 s more to say.
     EXPECT_LT(r.session["duration_s"].get<double>(), 15.0);
+    // The decision reached the webhook, signed.
+    bool delivered = false;
+    for (int i = 0; i < 100 && !delivered; ++i) {
+      for (const auto& h : webhooks_->hooks()) {
+        auto e = nlohmann::json::parse(h.body, nullptr, false);
+        if (e.is_discarded() || e.value("session_id", "") != r.session["id"]) continue;
+        EXPECT_EQ(e["type"], "session.decision");
+        EXPECT_EQ(e["data"]["decision"], expected);
+        EXPECT_EQ(h.signature,
+                  "sha256=" + analytics::WebhookSender::HmacSha256Hex(kWebhookKey, h.body));
+        delivered = true;
+      }
+      if (!delivered) std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(delivered) << webhooks_->hooks().size() << " webhooks received";
   }
   // The prompts went out as RTP: the welcome and the result, 50 packets a second.
   EXPECT_GT(Metric("voxgate_rtp_sent_packets_total") - sent_before, 2 * 100);
