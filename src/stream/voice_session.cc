@@ -344,6 +344,9 @@ void VoiceSession::Finish(std::string reason) {
   services_.workers->Detach(shared_from_this());
   finished_.store(true);  // PushFrame refuses from here on
   Drain();
+  // What the pipeline still holds (resampler and VAD tails) comes out now: stamp it now, or it
+  // would count the time this call waited to be finished as processing lag.
+  current_pushed_s_ = NowS();
   pipeline_->Finish(*sink_);
   if (scorer_) scorer_->Finish();
   CloseRecording();
