@@ -393,20 +393,21 @@ TEST_F(SipCallTest, GarbageAndForeignRtpAreCountedAndTheCallGoesOn) {
   auto call = std::async(std::launch::async, [&] {
     return Call("identify", {"pcmu", SpeechFile(kSpeakers[1], 4, 7), ""});
   });
-  // Find the live call's RTP port.
+  // Find the live call's RTP port, once the caller's own stream flows: the first source heard is
+  // the call's (a stream that came first would be the one locked on, by design).
   int port = 0;
   HttpClient c(server_->port());
-  for (int i = 0; i < 100 && port == 0; ++i) {
+  for (int i = 0; i < 600 && port == 0; ++i) {
     const auto list = nlohmann::json::parse(c.Get("/api/v1/sessions").body);
     for (const auto& s : list["sessions"]) {
-      if (s["kind"] == "sip" && s.value("state", "") == "active") {
+      if (s["kind"] == "sip" && s.value("state", "") == "active" &&
+          s["qos"]["totals"]["packets_received"].get<int64_t>() >= 25) {
         port = s["info"]["local_rtp_port"].get<int>();
       }
     }
     if (port == 0) std::this_thread::sleep_for(100ms);
   }
   ASSERT_NE(port, 0);
-  std::this_thread::sleep_for(1s);  // let the caller's own stream start first
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in to{};
   to.sin_family = AF_INET;
