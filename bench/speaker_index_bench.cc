@@ -30,6 +30,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -71,7 +72,7 @@ std::vector<float> NoisyCopy(std::mt19937& rng, const std::vector<float>& v, dou
 
 double RssMb() {
   std::ifstream statm("/proc/self/statm");
-  long pages = 0, resident = 0;
+  int64_t pages = 0, resident = 0;
   statm >> pages >> resident;
   return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1e6;
 }
@@ -102,19 +103,14 @@ struct Run {
   std::vector<float> top1_score;
 };
 
-Run Build(SpeakerIndex& index, std::vector<SpeakerVoiceprint> load) {
-  Run run;
+Status Build(SpeakerIndex& index, std::vector<SpeakerVoiceprint> load, Run* run) {
   const double rss0 = RssMb();
   const auto t0 = Clock::now();
-  Status status = index.Assign(std::move(load));
-  run.build_s = Ms(Clock::now() - t0) / 1000.0;
-  if (!status.ok()) {
-    std::cerr << "speaker_index_bench: " << status.ToString() << "\n";
-    std::exit(1);
-  }
-  run.rss_mb = RssMb() - rss0;
-  run.index_mb = static_cast<double>(index.Stats().memory_bytes) / 1e6;
-  return run;
+  VOXGATE_RETURN_IF_ERROR(index.Assign(std::move(load)));
+  run->build_s = Ms(Clock::now() - t0) / 1000.0;
+  run->rss_mb = RssMb() - rss0;
+  run->index_mb = static_cast<double>(index.Stats().memory_bytes) / 1e6;
+  return Status::Ok();
 }
 
 void Query(const SpeakerIndex& index, const std::vector<std::vector<float>>& queries, Run* run) {
@@ -208,7 +204,10 @@ int Main(int argc, char** argv) {
     Run exact_run;
     {
       SpeakerIndex exact(exact_config);
-      exact_run = Build(exact, load);
+      if (Status s = Build(exact, load, &exact_run); !s.ok()) {
+        std::cerr << "speaker_index_bench: " << s.ToString() << "\n";
+        return 1;
+      }
       Query(exact, queries, &exact_run);
     }
     // How often exact search names the speaker of a take.
@@ -227,7 +226,11 @@ int Main(int argc, char** argv) {
     search_rows.push_back(line);
 
     SpeakerIndex hnsw(hnsw_config);
-    Run hnsw_run = Build(hnsw, std::move(load));
+    Run hnsw_run;
+    if (Status s = Build(hnsw, std::move(load), &hnsw_run); !s.ok()) {
+      std::cerr << "speaker_index_bench: " << s.ToString() << "\n";
+      return 1;
+    }
     // Updates against the built graph: new users in, then out again.
     std::vector<double> upsert_ms, remove_ms;
     for (int i = 0; i < 100; ++i) {

@@ -103,8 +103,9 @@ __attribute__((target("avx2,fma"))) float DotAvx2(const float* a, const float* b
     s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
     s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
   }
-  for (; i + 8 <= d; i += 8)
+  for (; i + 8 <= d; i += 8) {
     s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  }
   s0 = _mm256_add_ps(s0, s1);
   __m128 h = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
   h = _mm_hadd_ps(h, h);
@@ -122,7 +123,7 @@ DotFn PickDot() {
   return &DotFaiss;
 }
 
-const DotFn kDot = PickDot();
+const DotFn dot_kernel = PickDot();
 
 // Inner products of a query (or a stored row) with stored rows. `sign` -1 turns similarities into
 // the distances HNSW::search minimises; Faiss's own graph build negates a +1 computer itself.
@@ -130,9 +131,9 @@ class RowDistance final : public faiss::DistanceComputer {
  public:
   RowDistance(const float* rows, size_t dim, float sign) : rows_(rows), dim_(dim), sign_(sign) {}
   void set_query(const float* x) override { query_ = x; }
-  float operator()(idx_t i) override { return sign_ * kDot(query_, rows_ + i * dim_, dim_); }
+  float operator()(idx_t i) override { return sign_ * dot_kernel(query_, rows_ + i * dim_, dim_); }
   float symmetric_dis(idx_t i, idx_t j) override {
-    return sign_ * kDot(rows_ + i * dim_, rows_ + j * dim_, dim_);
+    return sign_ * dot_kernel(rows_ + i * dim_, rows_ + j * dim_, dim_);
   }
 
  private:
@@ -179,10 +180,9 @@ class OmpThreads {
 faiss::VisitedTable& ThreadVisitedTable(size_t rows) {
   // One per searching thread, reused: a fresh table is a zeroed byte per row (1 MB at a million).
   // Growing keeps it valid: new entries are 0, never equal to the current visit number.
-  thread_local std::unique_ptr<faiss::VisitedTable> table;
-  if (!table) table = std::make_unique<faiss::VisitedTable>(static_cast<int>(rows));
-  if (table->visited.size() < rows) table->visited.resize(rows, 0);
-  return *table;
+  thread_local faiss::VisitedTable table(0);
+  if (table.visited.size() < rows) table.visited.resize(rows, 0);
+  return table;
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point t0) {
@@ -317,7 +317,7 @@ struct SpeakerIndex::Table {
 
 namespace {
 
-SpeakerIndexConfig ValidOrDefault(SpeakerIndexConfig config) {
+SpeakerIndexConfig ValidOrDefault(const SpeakerIndexConfig& config) {
   Status status = config.Validate();
   if (status.ok()) return config;
   spdlog::error("speaker index: {}; using the defaults", status.ToString());
@@ -329,7 +329,7 @@ SpeakerIndexConfig ValidOrDefault(SpeakerIndexConfig config) {
 SpeakerIndex::SpeakerIndex() : SpeakerIndex(SpeakerIndexConfig()) {}
 
 SpeakerIndex::SpeakerIndex(SpeakerIndexConfig config)
-    : config_(ValidOrDefault(std::move(config))),
+    : config_(ValidOrDefault(config)),
       table_(std::make_unique<Table>()),
       ef_search_(config_.hnsw_ef_search) {}
 

@@ -126,6 +126,7 @@ TEST(SpeakerIndexTest, DimensionMismatchIsRefused) {
 TEST(SpeakerIndexTest, ConcurrentReadersAndWriters) {
   SpeakerIndex index;
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937 rng(t);
@@ -507,7 +508,7 @@ TEST(SpeakerIndexTest, AssignKeepsTheLastDuplicateAndRebuildCompacts) {
   EXPECT_TRUE(stats.hnsw);
   EXPECT_EQ(stats.tombstones, 0u);
   EXPECT_EQ(stats.size, 190u);
-  EXPECT_GT(stats.memory_bytes, 190u * 192 * sizeof(float));
+  EXPECT_GT(stats.memory_bytes, size_t{190} * 192 * sizeof(float));
 }
 
 }  // namespace
