@@ -180,7 +180,14 @@ class CallManager::Impl {
                                         "RTP/RTCP port pairs held by calls.")),
         tick_overruns_(registry.GetCounter(
             "voxgate_call_tick_overruns_total",
-            "Media I/O ticks that started a whole tick late or more (CPU starved).")) {}
+            "Media I/O ticks that started a whole tick late or more (CPU starved).")) {
+    // Start the port cursor at a random pair: a stream still flowing to a port from before a
+    // restart (a caller that has not noticed the BYE) must not land in this process's first call
+    // and be taken for its caller.
+    const int first = config.rtp_port_min + (config.rtp_port_min & 1);
+    const int pairs = (config.rtp_port_max - first + 1) / 2;
+    next_port_ = first + 2 * std::uniform_int_distribution<int>(0, std::max(0, pairs - 1))(rng_);
+  }
 
   static metrics::Family<metrics::Counter>& RtpFamily(metrics::Registry& r) {
     return r.CounterFamily("voxgate_rtp_packets_total",
