@@ -106,7 +106,7 @@ struct BroadcastSession::Impl {
   std::atomic<int64_t> queue_drops{0}, bytes_sent{0};
   std::atomic<double> drift_ms{0}, written_drift_ms{0};
   std::atomic<int> reconnects{0};
-  std::atomic<bool> stop{false}, media_done{false}, failed{false};
+  std::atomic<bool> stop{false}, media_done{false}, failed{false}, output_done{false};
 
   mutable std::mutex state_mu;
   std::string state = "starting";  // GUARDED_BY(state_mu)
@@ -171,10 +171,19 @@ void BroadcastSession::Impl::SendVideo(const Picture* picture, int64_t index) {
   item.position = index;
   item.kind = OutItem::Kind::kRepeat;
   int slot;
-  if (picture != nullptr && frames_free->TryPop(slot)) {
-    std::memcpy(frames[slot].data(), picture->bgra.data(), picture->bgra.size());
-    item.kind = OutItem::Kind::kVideo;
-    item.slot = slot;
+  if (picture != nullptr) {
+    bool have_slot = frames_free->TryPop(slot);
+    while (!have_slot && !config.realtime && !stop.load()) {  // flat out: wait for the encoder
+      SleepBriefly();
+      have_slot = frames_free->TryPop(slot);
+    }
+    if (have_slot) {
+      std::memcpy(frames[slot].data(), picture->bgra.data(), picture->bgra.size());
+      item.kind = OutItem::Kind::kVideo;
+      item.slot = slot;
+    } else {
+      queue_drops.fetch_add(1);  // a second of pictures is already waiting: the slot repeats
+    }
   }
   while (!items->TryPush(item)) {
     if (config.realtime || stop.load()) {
@@ -189,6 +198,9 @@ void BroadcastSession::Impl::SendVideo(const Picture* picture, int64_t index) {
 void BroadcastSession::Impl::MediaLoop() {
   const int64_t max_samples =
       static_cast<int64_t>(config.max_duration_s * config.audio_rate_hz + 0.5);
+  // Give the renderer a moment to draw the first picture, so the broadcast does not open on a
+  // repeated (black) slot; the clock has not started, so this costs no sync.
+  for (int i = 0; i < 500 && pictures_ready->size() == 0 && !stop.load(); ++i) SleepBriefly();
   const auto start = Clock::now();
   while (!stop.load()) {
     const int64_t now = clock.audio_samples();
@@ -268,7 +280,10 @@ void BroadcastSession::Impl::OutputLoop() {
   while (true) {
     const OutItem* front = items->Front();
     if (front == nullptr) {
-      if (media_done.load()) break;
+      if (media_done.load()) {
+        output_done.store(true);
+        break;
+      }
       SleepBriefly();
       continue;
     }
@@ -412,7 +427,13 @@ Status BroadcastSession::Stop() {
   m.stop.store(true);
   if (m.media_thread.joinable()) m.media_thread.join();
   if (m.render_thread.joinable()) m.render_thread.join();
-  if (m.output_thread.joinable()) m.output_thread.join();  // drains what the media thread queued
+  // The output thread drains what the media thread queued. A reconnect in progress (possibly
+  // "forever") is cancelled rather than waited for.
+  while (m.output_thread.joinable() && !m.output_done.load()) {
+    if (stats().state == "reconnecting") m.muxer->Cancel();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (m.output_thread.joinable()) m.output_thread.join();
   Status close = m.muxer->Close();
   m.bytes_sent.store(m.muxer->stats().bytes_written);
   m.written_drift_ms.store(m.muxer->WrittenDriftMs());
