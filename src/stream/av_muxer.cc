@@ -66,7 +66,8 @@ AVPixelFormat ToAv(VideoFrameView::Format f) {
 
 struct AvMuxer::Impl {
   BroadcastConfig config;
-  std::string shown_url;  // redacted, for messages
+  std::string connect_url;  // url with the stream key: never printed
+  std::string shown_url;    // redacted, for messages
   std::unique_ptr<AVCodecContext, CodecFree> venc, aenc;
   std::unique_ptr<AVFrame, FrameFree> vframe, aframe;
   std::unique_ptr<AVPacket, PacketFree> packet;
@@ -192,7 +193,7 @@ Status AvMuxer::Impl::ConnectOnce() {
   // Socket-level timeout too (microseconds), for a peer that accepts and then goes silent.
   av_dict_set_int(&options, "rw_timeout", static_cast<int64_t>(config.connect_timeout_s * 1e6), 0);
   int err =
-      avio_open2(&oc->pb, config.url.c_str(), AVIO_FLAG_WRITE, &oc->interrupt_callback, &options);
+      avio_open2(&oc->pb, connect_url.c_str(), AVIO_FLAG_WRITE, &oc->interrupt_callback, &options);
   av_dict_free(&options);
   if (err < 0) {
     return UnavailableError(
@@ -317,7 +318,8 @@ Result<std::unique_ptr<AvMuxer>> AvMuxer::Open(const BroadcastConfig& config) {
   avformat_network_init();
   auto impl = std::make_unique<Impl>();
   impl->config = config;
-  impl->shown_url = RedactUrl(config.url);
+  VOXGATE_ASSIGN_OR_RETURN(impl->connect_url, config.ConnectUrl());
+  impl->shown_url = RedactUrl(impl->connect_url);
   VOXGATE_RETURN_IF_ERROR(impl->OpenEncoders());
   VOXGATE_RETURN_IF_ERROR(impl->ConnectWithRetries("connecting to"));
   return std::unique_ptr<AvMuxer>(new AvMuxer(std::move(impl)));

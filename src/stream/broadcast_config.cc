@@ -4,6 +4,8 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 namespace voxgate::stream {
@@ -118,6 +120,39 @@ Status ValidateBroadcastUrl(std::string_view url) {
   return Status::Ok();
 }
 
+Result<std::string> BroadcastConfig::ConnectUrl() const {
+  if (stream_key_env.empty() && stream_key_file.empty()) return url;
+  std::string key;
+  if (!stream_key_env.empty()) {
+    const char* value = std::getenv(stream_key_env.c_str());
+    if (value == nullptr) {
+      return NotFoundError(
+          fmt::format("stream key variable {} is not set", stream_key_env.substr(0, 128)));
+    }
+    key = value;
+  } else {
+    std::ifstream in(stream_key_file);
+    if (!in) {
+      return NotFoundError(fmt::format("stream key file {} cannot be read", stream_key_file));
+    }
+    std::getline(in, key, '\n');
+    if (!key.empty() && key.back() == '\r') key.pop_back();
+  }
+  const char* source = stream_key_env.empty() ? "stream_key_file" : "stream_key_env";
+  if (key.empty()) return InvalidArgumentError(fmt::format("the stream key ({}) is empty", source));
+  if (key.size() > 1024)
+    return InvalidArgumentError(fmt::format("the stream key ({}) is over 1024 bytes", source));
+  for (unsigned char c : key) {
+    if (c <= 0x20 || c == 0x7f || c == '/' || c == '?') {
+      return InvalidArgumentError(fmt::format(
+          "the stream key ({}) contains whitespace, a control character, '/' or '?'", source));
+    }
+  }
+  std::string out = url;
+  if (!out.empty() && out.back() == '/') out.pop_back();
+  return out + "/" + key;
+}
+
 Result<BroadcastConfig> BroadcastConfig::FromPreset(std::string_view name) {
   BroadcastConfig c;
   c.preset = std::string(name);
@@ -137,6 +172,12 @@ Result<BroadcastConfig> BroadcastConfig::FromPreset(std::string_view name) {
 
 Status BroadcastConfig::Validate() const {
   VOXGATE_RETURN_IF_ERROR(ValidateBroadcastUrl(url));
+  if (!stream_key_env.empty() && !stream_key_file.empty()) {
+    return InvalidArgumentError("set at most one of stream_key_env and stream_key_file");
+  }
+  if ((!stream_key_env.empty() || !stream_key_file.empty()) && url.rfind("file:", 0) == 0) {
+    return InvalidArgumentError("stream_key_env/stream_key_file need an rtmp or rtmps url");
+  }
   if (width < 16 || width > 4096 || width % 2 != 0 || height < 16 || height > 4096 ||
       height % 2 != 0) {
     return InvalidArgumentError(
@@ -196,12 +237,14 @@ Status BroadcastConfig::Validate() const {
 
 std::string BroadcastConfig::ToString() const {
   std::ostringstream os;
-  os << "BroadcastConfig(url=\"" << RedactUrl(url) << "\", preset=" << preset << ", " << width
-     << "x" << height << "@" << fps << ", video_bitrate_kbps=" << video_bitrate_kbps
-     << ", vbv_buffer_kbits=" << VbvBufferKbits() << ", gop_frames=" << GopFrames()
-     << ", keyint_min_frames=" << KeyintMinFrames() << ", x264=" << x264_preset << "/" << x264_tune
-     << ", encoder_threads=" << encoder_threads << ", audio=" << audio_sample_rate_hz << "Hz/"
-     << audio_channels << "ch/" << audio_bitrate_kbps
+  os << "BroadcastConfig(url=\"" << RedactUrl(url) << "\"";
+  if (!stream_key_env.empty()) os << ", stream_key_env=" << stream_key_env;
+  if (!stream_key_file.empty()) os << ", stream_key_file=" << stream_key_file;
+  os << ", preset=" << preset << ", " << width << "x" << height << "@" << fps
+     << ", video_bitrate_kbps=" << video_bitrate_kbps << ", vbv_buffer_kbits=" << VbvBufferKbits()
+     << ", gop_frames=" << GopFrames() << ", keyint_min_frames=" << KeyintMinFrames()
+     << ", x264=" << x264_preset << "/" << x264_tune << ", encoder_threads=" << encoder_threads
+     << ", audio=" << audio_sample_rate_hz << "Hz/" << audio_channels << "ch/" << audio_bitrate_kbps
      << "kbps, connect_timeout_s=" << connect_timeout_s
      << ", reconnect_attempts=" << reconnect_attempts
      << ", reconnect_backoff_s=" << reconnect_backoff_s

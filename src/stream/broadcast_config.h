@@ -16,6 +16,11 @@ namespace voxgate::stream {
 struct BroadcastConfig {
   std::string url;              // rtmp://host[:port]/app/key, rtmps://..., or file:/path.flv
   std::string preset = "540p";  // the preset the fields below started from (reporting only)
+  // The stream key kept out of the URL and the config: the name of an environment variable, or
+  // a file whose first line is the key (at most one of the two). When set, url names the
+  // application only (rtmp://host/app) and the key is appended when connecting.
+  std::string stream_key_env;
+  std::string stream_key_file;
 
   // Video (defaults: the "540p" preset).
   int width = 960;                // pixels, even
@@ -43,6 +48,11 @@ struct BroadcastConfig {
   /// The config of a named preset: "540p" (960x540@25, 2 Mbps, the default), "720p"
   /// (1280x720@30, 3 Mbps), "mobile" (640x360@15, 1 Mbps). kInvalidArgument for another name.
   static Result<BroadcastConfig> FromPreset(std::string_view name);
+
+  /// The URL to connect to: url, plus "/KEY" when stream_key_env or stream_key_file is set.
+  /// kNotFound: the variable is unset or the file is missing; kInvalidArgument: an empty key or
+  /// one with '/', '?' or whitespace. Messages name the variable or file, never the key.
+  Result<std::string> ConnectUrl() const;
 
   int GopFrames() const { return gop_frames > 0 ? gop_frames : 2 * fps; }
   int KeyintMinFrames() const { return keyint_min_frames > 0 ? keyint_min_frames : fps; }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace voxgate::stream {
 namespace {
 
@@ -116,6 +119,48 @@ TEST(BroadcastConfigTest, RedactUrlHidesTheKey) {
   EXPECT_EQ(text.find("SECRETKEY"), std::string::npos) << text;
   EXPECT_NE(text.find("rtmp://127.0.0.1/live/***"), std::string::npos) << text;
   EXPECT_NE(text.find("960x540@25"), std::string::npos) << text;
+}
+
+TEST(BroadcastConfigTest, StreamKeyFromEnvOrFile) {
+  BroadcastConfig c;
+  c.url = "rtmp://127.0.0.1/live";
+  auto plain = c.ConnectUrl();
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(*plain, "rtmp://127.0.0.1/live");
+
+  c.stream_key_env = "VOXGATE_TEST_STREAM_KEY_UNSET_42";
+  unsetenv(c.stream_key_env.c_str());
+  EXPECT_EQ(c.ConnectUrl().status().code(), StatusCode::kNotFound);
+  setenv(c.stream_key_env.c_str(), "SECRETKEY", 1);
+  ASSERT_TRUE(c.Validate().ok());
+  auto from_env = c.ConnectUrl();
+  ASSERT_TRUE(from_env.ok());
+  EXPECT_EQ(*from_env, "rtmp://127.0.0.1/live/SECRETKEY");
+  EXPECT_EQ(c.ToString().find("SECRETKEY"), std::string::npos) << c.ToString();
+  setenv(c.stream_key_env.c_str(), "bad key", 1);
+  Status s = c.ConnectUrl().status();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message().find("bad key"), std::string::npos) << s.message();
+  unsetenv(c.stream_key_env.c_str());
+
+  const std::string path = testing::TempDir() + "/voxgate_stream_key";
+  {
+    FILE* f = fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fputs("SECRETKEY2\n", f);
+    fclose(f);
+  }
+  c.stream_key_env.clear();
+  c.stream_key_file = path;
+  auto from_file = c.ConnectUrl();
+  ASSERT_TRUE(from_file.ok());
+  EXPECT_EQ(*from_file, "rtmp://127.0.0.1/live/SECRETKEY2");
+  c.stream_key_env = "X";
+  EXPECT_EQ(c.Validate().code(), StatusCode::kInvalidArgument);  // both set
+  c.stream_key_env.clear();
+  c.stream_key_file = path + ".missing";
+  EXPECT_EQ(c.ConnectUrl().status().code(), StatusCode::kNotFound);
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -131,7 +131,8 @@ class NginxRtmp {
     Kill();
   }
 
-  std::string Url() const { return "rtmp://127.0.0.1:" + std::to_string(port_) + "/live/" + kKey; }
+  std::string AppUrl() const { return "rtmp://127.0.0.1:" + std::to_string(port_) + "/live"; }
+  std::string Url() const { return AppUrl() + "/" + kKey; }
   fs::path Recording() const { return dir_ / "rec" / (std::string(kKey) + ".flv"); }
   std::string ErrorLog() const {
     std::ifstream in(dir_ / "error.log");
@@ -273,7 +274,10 @@ TEST_F(BroadcastItest, ReconnectsWhenTheServerComesBack) {
   ASSERT_TRUE(nginx.Start()) << nginx.ErrorLog();
   BroadcastSessionConfig c;
   c.output = *BroadcastConfig::FromPreset("mobile");
-  c.output.url = nginx.Url();
+  // The key from the environment this time: the URL in the config has none.
+  setenv("VOXGATE_ITEST_STREAM_KEY", kKey, 1);
+  c.output.url = nginx.AppUrl();
+  c.output.stream_key_env = "VOXGATE_ITEST_STREAM_KEY";
   c.output.encoder_threads = 1;
   c.output.reconnect_backoff_s = 0.5;
   c.output.connect_timeout_s = 2;
