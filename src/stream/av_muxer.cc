@@ -196,13 +196,11 @@ Status AvMuxer::Impl::ConnectOnce() {
       avio_open2(&oc->pb, connect_url.c_str(), AVIO_FLAG_WRITE, &oc->interrupt_callback, &options);
   av_dict_free(&options);
   if (err < 0) {
-    return UnavailableError(
-        fmt::format("connecting to {}: {}", shown_url,
-                    err == AVERROR_EXIT ? std::string("timed out or cancelled") : AvError(err)));
+    return UnavailableError(err == AVERROR_EXIT ? std::string("timed out or cancelled")
+                                                : AvError(err));
   }
   if (err = avformat_write_header(oc, nullptr); err < 0) {
-    return UnavailableError(
-        fmt::format("writing the FLV header to {}: {}", shown_url, AvError(err)));
+    return UnavailableError(fmt::format("writing the FLV header: {}", AvError(err)));
   }
   return Status::Ok();
 }
@@ -221,7 +219,9 @@ Status AvMuxer::Impl::ConnectWithRetries(const char* what) {
     }
     ++stats.failed_attempts;
     CloseOutput(false);
-    if (last.code() != StatusCode::kUnavailable) return last;  // not a network problem: no retry
+    if (last.code() != StatusCode::kUnavailable) {  // not a network problem: no retry
+      return last.WithContext(fmt::format("{} {}", what, shown_url));
+    }
     if (config.reconnect_attempts >= 0 && attempt == config.reconnect_attempts) break;
     // Exponential backoff; sleeping in slices so Cancel() is prompt.
     const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -231,8 +231,8 @@ Status AvMuxer::Impl::ConnectWithRetries(const char* what) {
     }
     backoff_s = std::min(backoff_s * 2, config.reconnect_backoff_max_s);
   }
-  return UnavailableError(fmt::format("{} {} failed after {} attempt(s); last error: {}", what,
-                                      shown_url, config.reconnect_attempts, last.message()));
+  return UnavailableError(fmt::format("{} {} failed after {} attempt(s): {}", what, shown_url,
+                                      config.reconnect_attempts, last.message()));
 }
 
 void AvMuxer::Impl::CloseOutput(bool write_trailer) {

@@ -452,6 +452,8 @@ Status BroadcastSession::Wait() {
   return Stop();
 }
 
+bool BroadcastSession::Finished() const { return impl_->media_done.load(); }
+
 BroadcastStats BroadcastSession::stats() const {
   const Impl& m = *impl_;
   BroadcastStats s;

@@ -81,6 +81,10 @@ class BroadcastSession {
   /// then as Stop().
   Status Wait();
 
+  /// True once the broadcast has ended by itself (max_duration_s, stop_when_idle, or failure);
+  /// Stop() is still needed to flush and close.
+  bool Finished() const;
+
   BroadcastStats stats() const;
 
  private:
