@@ -44,9 +44,12 @@ int RunPush(const PushOptions& options) {
 
   auto session = stream::BroadcastSession::Start(config);
   if (!session.ok()) return Fail(session.status());
-  Status queued = options.file.empty()
-                      ? (options.say.empty() ? Status::Ok() : (*session)->Say(options.say))
-                      : (*session)->PlayFile(options.file);
+  Status queued;
+  if (!options.file.empty()) {
+    queued = (*session)->PlayFile(options.file).status();
+  } else if (!options.say.empty()) {
+    queued = (*session)->Say(options.say).status();
+  }
   if (!queued.ok()) {
     (*session)->Stop();
     return Fail(queued);

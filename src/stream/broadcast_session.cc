@@ -388,7 +388,7 @@ Result<std::unique_ptr<BroadcastSession>> BroadcastSession::Start(
   return std::unique_ptr<BroadcastSession>(new BroadcastSession(std::move(impl)));
 }
 
-Status BroadcastSession::Say(std::string_view text) {
+Result<double> BroadcastSession::Say(std::string_view text) {
   Impl& m = *impl_;
   if (m.media_done.load() || m.stop.load()) return UnavailableError("the broadcast has ended");
   if (text.size() > m.config.max_say_bytes) {
@@ -405,18 +405,20 @@ Status BroadcastSession::Say(std::string_view text) {
   }
   VOXGATE_ASSIGN_OR_RETURN(audio::SynthResult result,
                            synth->Synthesize(text, m.config.audio_rate_hz));
-  m.track->Append(SpeechSegment::FromSynth(result, text), m.audio_samples.load());
-  return Status::Ok();
+  const int64_t start =
+      m.track->Append(SpeechSegment::FromSynth(result, text), m.audio_samples.load());
+  return static_cast<double>(start) / m.config.audio_rate_hz;
 }
 
-Status BroadcastSession::PlayFile(const std::string& path) {
+Result<double> BroadcastSession::PlayFile(const std::string& path) {
   Impl& m = *impl_;
   if (m.media_done.load() || m.stop.load()) return UnavailableError("the broadcast has ended");
   audio::DecodeConfig dc;
   dc.target_sample_rate_hz = m.config.audio_rate_hz;
   VOXGATE_ASSIGN_OR_RETURN(audio::AudioClip clip, audio::DecodeFile(path, dc));
-  m.track->Append(SpeechSegment::FromClip(std::move(clip)), m.audio_samples.load());
-  return Status::Ok();
+  const int64_t start =
+      m.track->Append(SpeechSegment::FromClip(std::move(clip)), m.audio_samples.load());
+  return static_cast<double>(start) / m.config.audio_rate_hz;
 }
 
 Status BroadcastSession::Stop() {

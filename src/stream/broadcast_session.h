@@ -69,11 +69,12 @@ class BroadcastSession {
   BroadcastSession(const BroadcastSession&) = delete;
   BroadcastSession& operator=(const BroadcastSession&) = delete;
 
-  /// Synthesises `text` and queues it after what is already queued. kTooLarge over
-  /// max_say_bytes; the synthesiser's errors otherwise; kUnavailable once stopped.
-  Status Say(std::string_view text);
-  /// Decodes a recording (any format audio::DecodeFile reads) and queues it.
-  Status PlayFile(const std::string& path);
+  /// Synthesises `text` and queues it after what is already queued; returns when it will start,
+  /// in seconds of stream time. kTooLarge over max_say_bytes; the synthesiser's errors
+  /// otherwise; kUnavailable once the broadcast has ended.
+  Result<double> Say(std::string_view text);
+  /// Decodes a recording (any format audio::DecodeFile reads) and queues it; as Say().
+  Result<double> PlayFile(const std::string& path);
   /// Ends the broadcast: flushes the encoders, writes the FLV trailer, closes the connection.
   /// Returns the first error of the broadcast (or OK). Idempotent.
   Status Stop();
