@@ -40,6 +40,16 @@ struct Picture {
 
 void SleepBriefly() { std::this_thread::sleep_for(std::chrono::milliseconds(2)); }
 
+// A free slot: the spare one if the consumer kept one back, else one from the ring.
+bool TakeSlot(audio::SpscRing<int>& ring, int* spare, int* slot) {
+  if (*spare >= 0) {
+    *slot = *spare;
+    *spare = -1;
+    return true;
+  }
+  return ring.TryPop(*slot);
+}
+
 }  // namespace
 
 Status BroadcastSessionConfig::Validate() const {
@@ -100,6 +110,9 @@ struct BroadcastSession::Impl {
   std::vector<std::vector<uint8_t>> frames;
   std::unique_ptr<audio::SpscRing<OutItem>> items;
   std::unique_ptr<audio::SpscRing<int>> chunks_free, frames_free;
+  // Media thread only: a slot taken from a free ring whose item could not be queued. Kept for the
+  // next chunk/picture, because only the output thread may push into the free rings (SPSC).
+  int spare_chunk = -1, spare_frame = -1;
 
   AvSyncClock clock{16000, 25};  // media thread only; mirrored into the atomics below
   std::atomic<int64_t> audio_samples{0}, frames_sent{0}, frames_dropped{0}, frames_repeated{0};
@@ -172,10 +185,10 @@ void BroadcastSession::Impl::SendVideo(const Picture* picture, int64_t index) {
   item.kind = OutItem::Kind::kRepeat;
   int slot;
   if (picture != nullptr) {
-    bool have_slot = frames_free->TryPop(slot);
+    bool have_slot = TakeSlot(*frames_free, &spare_frame, &slot);
     while (!have_slot && !config.realtime && !stop.load()) {  // flat out: wait for the encoder
       SleepBriefly();
-      have_slot = frames_free->TryPop(slot);
+      have_slot = TakeSlot(*frames_free, &spare_frame, &slot);
     }
     if (have_slot) {
       std::memcpy(frames[slot].data(), picture->bgra.data(), picture->bgra.size());
@@ -187,7 +200,7 @@ void BroadcastSession::Impl::SendVideo(const Picture* picture, int64_t index) {
   }
   while (!items->TryPush(item)) {
     if (config.realtime || stop.load()) {
-      if (item.slot >= 0) frames_free->TryPush(item.slot);  // cannot fail: it came from there
+      if (item.slot >= 0) spare_frame = item.slot;  // reused for the next picture
       queue_drops.fetch_add(1);
       return;
     }
@@ -212,7 +225,7 @@ void BroadcastSession::Impl::MediaLoop() {
     }
     // Audio chunk [now, now + chunk).
     int slot = -1;
-    while (!chunks_free->TryPop(slot)) {
+    while (!TakeSlot(*chunks_free, &spare_chunk, &slot)) {
       if (config.realtime || stop.load()) break;
       SleepBriefly();
     }
@@ -225,7 +238,7 @@ void BroadcastSession::Impl::MediaLoop() {
         pushed = items->TryPush(item);
       }
       if (!pushed) {
-        chunks_free->TryPush(slot);
+        spare_chunk = slot;
         queue_drops.fetch_add(1);  // the output thread fills the gap with silence
       }
     } else {
