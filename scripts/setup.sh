@@ -24,11 +24,13 @@ build_pkgs=(
   libssl-dev libboost1.81-dev libsqlite3-dev libkissfft-dev
   libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data
   libfaiss-dev
+  libcairo2-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev openssl wrk curl
   python3-torch python3-torchaudio python3-onnx python3-numpy
   sip-tester
+  nginx libnginx-mod-rtmp
 )
 pkgs=("${build_pkgs[@]}")
 [ "$with_tests" = 1 ] && pkgs+=("${test_pkgs[@]}")

@@ -84,6 +84,26 @@ int RunCli(int argc, char** argv) {
   CLI::App* keys_revoke = keys_cmd->add_subcommand("revoke", "revoke a key by id");
   keys_revoke->add_option("id", keys.id, "key id")->required();
 
+  PushOptions push;
+  CLI::App* push_cmd = app.add_subcommand("push", "broadcast a talking presenter live over RTMP");
+  push_cmd->add_option("--url", push.url, "rtmp://host/app/key (or rtmp://host/app with --key-env)")
+      ->required();
+  push_cmd->add_option("--key-env", push.key_env, "environment variable holding the stream key");
+  push_cmd->add_option("--key-file", push.key_file, "file whose first line is the stream key");
+  push_cmd->add_option("--say", push.say, "text the presenter speaks (espeak-ng)");
+  push_cmd->add_option("--file", push.file, "or an audio file to play");
+  push_cmd->add_option("--preset", push.preset, "540p (960x540@25), 720p (1280x720@30), mobile");
+  push_cmd->add_option("--seconds", push.seconds, "stop after N s (default: when the speech ends)")
+      ->check(CLI::NonNegativeNumber);
+  push_cmd->add_option("--name", push.name, "presenter's name on the card");
+  push_cmd->add_option("--voice", push.voice, "espeak-ng voice");
+  push_cmd->add_option("--fps", push.fps, "override the preset's frame rate")
+      ->check(CLI::Range(1, 120));
+  push_cmd->add_option("--bitrate", push.bitrate_kbps, "override the preset's video kbps")
+      ->check(CLI::Range(50, 100000));
+  push_cmd->add_option("--attempts", push.attempts, "connection attempts (-1: forever)")
+      ->check(CLI::Range(-1, 1000));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -93,6 +113,7 @@ int RunCli(int argc, char** argv) {
   if (*compare_cmd) return RunCompare(model, compare);
   if (*eval_cmd) return RunEval(model, eval);
   if (*serve_cmd) return RunServe(serve);
+  if (*push_cmd) return RunPush(push);
   if (*keys_cmd) {
     keys.action = *keys_create ? "create" : *keys_list ? "list" : "revoke";
     return RunKeys(keys);

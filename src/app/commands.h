@@ -51,7 +51,23 @@ struct KeysOptions {
   std::string id;               // revoke
 };
 
+struct PushOptions {
+  std::string url;       // rtmp://host/app/key, or rtmp://host/app with key_env / key_file
+  std::string key_env;   // environment variable holding the stream key
+  std::string key_file;  // file whose first line is the stream key
+  std::string say;       // text the presenter speaks
+  std::string file;      // or a recording to play
+  std::string preset = "540p";
+  double seconds = 0;            // > 0: stop after this much stream time; 0: when the speech ends
+  std::string name = "Voxgate";  // presenter's name on the card
+  std::string voice = "en-us";   // espeak-ng voice
+  int fps = 0;                   // > 0 overrides the preset
+  int bitrate_kbps = 0;          // > 0 overrides the preset
+  int attempts = 0;              // connection attempts; 0: the default (3); -1: forever
+};
+
 int RunEmbed(const ModelOptions& model, const EmbedOptions& options);
+int RunPush(const PushOptions& options);
 int RunServe(const ServeOptions& options);
 int RunKeys(const KeysOptions& options);
 int RunCompare(const ModelOptions& model, const CompareOptions& options);

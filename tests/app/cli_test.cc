@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -110,6 +111,49 @@ TEST(CliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Voxgate("").status, 2);
   EXPECT_EQ(Voxgate("embed").status, 2);
   EXPECT_EQ(Voxgate("eval /tmp --telephone gsm").status, 2);
+}
+
+TEST(CliTest, PushBroadcastsToAnFlvFileInSync) {
+  const std::string path = ::testing::TempDir() + "voxgate_cli_push.flv";
+  CmdResult r = Voxgate("push --url file:" + path +
+                        " --say 'Hello from the command line.' --preset mobile --name Ada");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["state"], "stopped");
+  EXPECT_GT(j["stream_time_s"].get<double>(), 1.0);
+  EXPECT_GT(j["frames_sent"].get<int>(), 15);
+  EXPECT_LE(std::abs(j["drift_ms"].get<double>()), 1000.0 / 15 + 1e-6);  // within a frame
+  FILE* p = popen(("ffprobe -v error -show_entries stream=codec_name,width,height -of csv=p=0 " +
+                   path + " 2>&1")
+                      .c_str(),
+                  "r");
+  ASSERT_NE(p, nullptr);
+  std::string probe;
+  std::array<char, 1024> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) probe.append(buf.data(), n);
+  pclose(p);
+  EXPECT_NE(probe.find("h264,640,360"), std::string::npos) << probe;
+  EXPECT_NE(probe.find("aac"), std::string::npos) << probe;
+  std::remove(path.c_str());
+}
+
+TEST(CliTest, PushErrorsAreOneLineWithoutTheStreamKey) {
+  const std::string key = "SECRETKEY-cli-31";
+  CmdResult r = Voxgate("push --url ftp://127.0.0.1/live/" + key + " --say hi");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("scheme"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(key), std::string::npos) << r.out;
+  r = Voxgate("push --url rtmp://127.0.0.1:1/live/" + key + " --say hi --attempts 2");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("failed after 2 attempt(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(key), std::string::npos) << r.out;
+  r = Voxgate("push --url rtmp://127.0.0.1/live/k --say hi --preset 4k");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("unknown preset"), std::string::npos) << r.out;
+  r = Voxgate("push --url rtmp://127.0.0.1/live/k --say hi --file x.wav");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(Voxgate("push --say hi").status, 2);  // --url is required
 }
 
 }  // namespace
