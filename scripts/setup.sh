@@ -25,12 +25,14 @@ build_pkgs=(
   libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data
   libfaiss-dev
   libcairo2-dev
+  libhiredis-dev libpq-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev openssl wrk curl
   python3-torch python3-torchaudio python3-onnx python3-numpy
   sip-tester
   nginx libnginx-mod-rtmp
+  redis-server postgresql
 )
 pkgs=("${build_pkgs[@]}")
 [ "$with_tests" = 1 ] && pkgs+=("${test_pkgs[@]}")

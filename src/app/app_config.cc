@@ -23,6 +23,22 @@ Status AppConfig::Load(const ConfigNode& root) {
   VOXGATE_RETURN_IF_ERROR(s.Child("sqlite").Get("busy_timeout_ms", &store.sqlite.busy_timeout_ms));
   VOXGATE_RETURN_IF_ERROR(
       s.Child("sqlite").Get("read_connections", &store.sqlite.read_connections));
+  const ConfigNode r = s.Child("redis");
+  VOXGATE_RETURN_IF_ERROR(r.Get("url", &store.redis.url));
+  VOXGATE_RETURN_IF_ERROR(r.Get("key_prefix", &store.redis.key_prefix));
+  VOXGATE_RETURN_IF_ERROR(r.Get("pool_size", &store.redis.pool_size));
+  VOXGATE_RETURN_IF_ERROR(r.Get("connect_timeout_ms", &store.redis.connect_timeout_ms));
+  VOXGATE_RETURN_IF_ERROR(r.Get("command_timeout_ms", &store.redis.command_timeout_ms));
+  VOXGATE_RETURN_IF_ERROR(r.Get("cache_ttl_s", &store.redis.cache_ttl_s));
+  const ConfigNode pg = s.Child("postgres");
+  VOXGATE_RETURN_IF_ERROR(pg.Get("url", &store.postgres.url));
+  VOXGATE_RETURN_IF_ERROR(pg.Get("pool_size", &store.postgres.pool_size));
+  VOXGATE_RETURN_IF_ERROR(pg.Get("connect_timeout_s", &store.postgres.connect_timeout_s));
+  VOXGATE_RETURN_IF_ERROR(pg.Get("statement_timeout_ms", &store.postgres.statement_timeout_ms));
+  const ConfigNode t = s.Child("tiered");
+  VOXGATE_RETURN_IF_ERROR(t.Get("durable", &store.tiered.durable));
+  VOXGATE_RETURN_IF_ERROR(t.Get("memory_capacity", &store.tiered.memory_capacity));
+  VOXGATE_RETURN_IF_ERROR(t.Get("memory_ttl_s", &store.tiered.memory_ttl_s));
   // The key itself is read by the store from VOXGATE_ENCRYPTION_KEY or this file.
   VOXGATE_RETURN_IF_ERROR(root.Child("encryption").Get("key_file", &store.encryption.key_file));
   VOXGATE_RETURN_IF_ERROR(live.Load(root.Child("live")));
