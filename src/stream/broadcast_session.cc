@@ -78,6 +78,19 @@ Status BroadcastSessionConfig::Validate() const {
     return InvalidArgumentError(fmt::format("max_duration_s must be >= 0, got {}", max_duration_s));
   }
   if (max_say_bytes == 0) return InvalidArgumentError("max_say_bytes must be > 0");
+  if (video_source != "presenter" && video_source != "external") {
+    return InvalidArgumentError("video_source must be \"presenter\" or \"external\", got \"" +
+                                video_source + "\"");
+  }
+  if (live_prebuffer_ms < 0 || live_prebuffer_ms > 2000) {
+    return InvalidArgumentError(
+        fmt::format("live_prebuffer_ms must be 0..2000, got {}", live_prebuffer_ms));
+  }
+  if (live_max_latency_ms < live_prebuffer_ms + 20 || live_max_latency_ms > 10000) {
+    return InvalidArgumentError(
+        fmt::format("live_max_latency_ms must be live_prebuffer_ms + 20 .. 10000, got {}",
+                    live_max_latency_ms));
+  }
   return synth.Validate();
 }
 
@@ -89,7 +102,9 @@ std::string BroadcastSessionConfig::ToString() const {
      << ", lead_ms=" << lead_ms << ", realtime=" << (realtime ? "true" : "false")
      << ", max_duration_s=" << max_duration_s
      << ", stop_when_idle=" << (stop_when_idle ? "true" : "false")
-     << ", max_say_bytes=" << max_say_bytes << ", " << synth.ToString() << ")";
+     << ", max_say_bytes=" << max_say_bytes << ", video_source=" << video_source
+     << ", live_prebuffer_ms=" << live_prebuffer_ms
+     << ", live_max_latency_ms=" << live_max_latency_ms << ", " << synth.ToString() << ")";
   return os.str();
 }
 
@@ -125,6 +140,17 @@ struct BroadcastSession::Impl {
   std::string state = "starting";  // GUARDED_BY(state_mu)
   Status error;                    // GUARDED_BY(state_mu): the first failure
 
+  // Live inputs, replaced whole (copy on write) so the media thread reads them without a lock.
+  using Inputs = std::vector<std::shared_ptr<LiveAudioInput>>;
+  std::atomic<std::shared_ptr<const Inputs>> inputs{std::make_shared<const Inputs>()};
+  std::mutex inputs_mu;              // serialises writers of `inputs`
+  std::atomic<float> live_level{0};  // level of the last mixed chunk (media -> renderer)
+  std::atomic<std::shared_ptr<const std::string>> name;  // the card's name (any -> renderer)
+  // External pictures: the newest one, copied in by PushVideoFrame and out by the renderer.
+  std::mutex external_mu;
+  std::vector<uint8_t> external_frame;  // GUARDED_BY(external_mu); empty until the first
+  std::atomic<int64_t> external_frames{0};
+
   std::thread render_thread, media_thread, output_thread;
   std::mutex stop_mu;
   bool stopped = false;  // GUARDED_BY(stop_mu)
@@ -149,6 +175,9 @@ struct BroadcastSession::Impl {
   void OutputLoop();
   // Media thread: queues a picture (or a repeat) for slot `index`; false when the queue is full.
   void SendVideo(const Picture* picture, int64_t index);
+  // Media thread: adds the live inputs into `chunk`, limits it to -1..1 and updates live_level.
+  void MixLive(const Inputs& live, std::span<float> chunk);
+  std::vector<float> scratch;  // media thread: a chunk for when no output slot was free
 };
 
 void BroadcastSession::Impl::RenderLoop() {
@@ -164,16 +193,33 @@ void BroadcastSession::Impl::RenderLoop() {
       SleepBriefly();
       continue;
     }
-    const int64_t sample = next * config.audio_rate_hz / out.fps;
-    track->StateAt(sample, &st);
-    PresenterState ps;
-    ps.name = config.presenter_name;
-    ps.caption = st.caption;
-    ps.level = st.level;
-    ps.mouth_open = st.mouth_open;
-    ps.time_s = static_cast<double>(next) / out.fps;
     Picture& p = pictures[slot];
-    renderer->Render(ps, p.bgra.data(), out.width * 4);
+    if (config.video_source == "external") {
+      std::lock_guard lock(external_mu);
+      if (external_frame.size() == p.bgra.size()) {
+        std::memcpy(p.bgra.data(), external_frame.data(), p.bgra.size());
+      } else {
+        std::fill(p.bgra.begin(), p.bgra.end(), uint8_t{0});
+      }
+    } else {
+      const int64_t sample = next * config.audio_rate_hz / out.fps;
+      track->StateAt(sample, &st);
+      const std::shared_ptr<const std::string> shown = name.load(std::memory_order_acquire);
+      PresenterState ps;
+      ps.name = shown ? std::string_view(*shown) : std::string_view(config.presenter_name);
+      ps.caption = st.caption;
+      ps.level = st.level;
+      ps.mouth_open = st.mouth_open;
+      if (!st.speaking) {
+        // Live speech: the mouth and the meter follow its envelope (the renderer runs a few frames
+        // ahead of the clock, so this is the newest mixed chunk, not the slot's own).
+        const float live = live_level.load(std::memory_order_relaxed);
+        ps.level = live;
+        ps.mouth_open = live;
+      }
+      ps.time_s = static_cast<double>(next) / out.fps;
+      renderer->Render(ps, p.bgra.data(), out.width * 4);
+    }
     p.index = next++;
     while (!pictures_ready->TryPush(slot)) SleepBriefly();  // cannot be full: as many slots
   }
@@ -208,6 +254,12 @@ void BroadcastSession::Impl::SendVideo(const Picture* picture, int64_t index) {
   }
 }
 
+void BroadcastSession::Impl::MixLive(const Inputs& live, std::span<float> chunk) {
+  for (const auto& in : live) in->MixInto(chunk);
+  for (float& x : chunk) x = std::clamp(x, -1.0f, 1.0f);
+  live_level.store(SpeechLevel(chunk), std::memory_order_relaxed);
+}
+
 void BroadcastSession::Impl::MediaLoop() {
   const int64_t max_samples =
       static_cast<int64_t>(config.max_duration_s * config.audio_rate_hz + 0.5);
@@ -229,8 +281,10 @@ void BroadcastSession::Impl::MediaLoop() {
       if (config.realtime || stop.load()) break;
       SleepBriefly();
     }
+    const std::shared_ptr<const Inputs> live = inputs.load(std::memory_order_acquire);
     if (slot >= 0) {
       track->Fill(now, chunks[slot]);
+      if (!live->empty()) MixLive(*live, chunks[slot]);
       OutItem item{OutItem::Kind::kAudio, now, slot};
       bool pushed = items->TryPush(item);
       while (!pushed && !config.realtime && !stop.load()) {
@@ -243,6 +297,8 @@ void BroadcastSession::Impl::MediaLoop() {
       }
     } else {
       queue_drops.fetch_add(1);
+      // No chunk to mix into: the live inputs still advance, so they stay in step with the clock.
+      if (!live->empty()) MixLive(*live, scratch);
     }
     clock.AddAudioSamples(chunk_samples);
 
@@ -364,6 +420,7 @@ Result<std::unique_ptr<BroadcastSession>> BroadcastSession::Start(
   m.config = config;
   const BroadcastConfig& out = config.output;
   m.chunk_samples = config.audio_rate_hz * config.chunk_ms / 1000;
+  m.scratch.assign(m.chunk_samples, 0.0f);
   m.clock = AvSyncClock(config.audio_rate_hz, out.fps);
   // New speech must start after every picture the renderer may already have drawn.
   const double lead_ms =
@@ -434,6 +491,56 @@ Result<double> BroadcastSession::PlayFile(const std::string& path) {
   return static_cast<double>(start) / m.config.audio_rate_hz;
 }
 
+std::shared_ptr<LiveAudioInput> BroadcastSession::AddLiveInput(std::string label) {
+  Impl& m = *impl_;
+  auto input =
+      std::make_shared<LiveAudioInput>(std::move(label), m.config.audio_rate_hz,
+                                       m.config.live_prebuffer_ms, m.config.live_max_latency_ms);
+  std::lock_guard lock(m.inputs_mu);
+  auto next = std::make_shared<Impl::Inputs>(*m.inputs.load());
+  next->push_back(input);
+  m.inputs.store(std::move(next), std::memory_order_release);
+  return input;
+}
+
+void BroadcastSession::RemoveLiveInput(const std::shared_ptr<LiveAudioInput>& input) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.inputs_mu);
+  auto next = std::make_shared<Impl::Inputs>(*m.inputs.load());
+  std::erase(*next, input);
+  m.inputs.store(std::move(next), std::memory_order_release);
+}
+
+void BroadcastSession::SetPresenterName(std::string name) {
+  if (name.size() > 200) name.resize(200);
+  impl_->name.store(std::make_shared<const std::string>(std::move(name)),
+                    std::memory_order_release);
+}
+
+std::string BroadcastSession::presenter_name() const {
+  const std::shared_ptr<const std::string> shown = impl_->name.load(std::memory_order_acquire);
+  return shown ? *shown : impl_->config.presenter_name;
+}
+
+Status BroadcastSession::PushVideoFrame(std::span<const uint8_t> bgra) {
+  Impl& m = *impl_;
+  if (m.config.video_source != "external") {
+    return UnusableError("this broadcast draws its own pictures (video_source presenter)");
+  }
+  const size_t want = size_t(m.config.output.width) * m.config.output.height * 4;
+  if (bgra.size() != want) {
+    return InvalidArgumentError(fmt::format("a picture must be {}x{} BGRA ({} bytes), got {} bytes",
+                                            m.config.output.width, m.config.output.height, want,
+                                            bgra.size()));
+  }
+  {
+    std::lock_guard lock(m.external_mu);
+    m.external_frame.assign(bgra.begin(), bgra.end());
+  }
+  m.external_frames.fetch_add(1, std::memory_order_relaxed);
+  return Status::Ok();
+}
+
 Status BroadcastSession::Stop() {
   Impl& m = *impl_;
   std::lock_guard lock(m.stop_mu);
@@ -486,6 +593,10 @@ BroadcastStats BroadcastSession::stats() const {
   s.written_drift_ms = m.written_drift_ms.load();
   s.bytes_sent = m.bytes_sent.load();
   s.reconnects = m.reconnects.load();
+  const std::shared_ptr<const Impl::Inputs> live = m.inputs.load();
+  s.live_inputs = static_cast<int>(live->size());
+  for (const auto& in : *live) s.live_underruns += in->underruns();
+  s.external_frames = m.external_frames.load();
   return s;
 }
 

@@ -1,5 +1,7 @@
 // BroadcastSession: one live broadcast. A talking presenter (speech synthesised from text with
-// espeak-ng, or a recording) is rendered with PresenterRenderer and pushed over RTMP by AvMuxer,
+// espeak-ng, or a recording, mixed with any number of live inputs such as calls and WebSocket
+// sessions) is rendered with PresenterRenderer, or pictures come from outside (PushVideoFrame), and
+// pushed over RTMP by AvMuxer,
 // with the audio as the master clock (AvSyncClock): audio is cut into chunks, its PTS come from the
 // sample count, and for every video slot the clock reaches the newest rendered picture is used,
 // dropped (rendered for a slot already gone) or the previous one repeated; each is counted.
@@ -17,13 +19,16 @@
 // Thread-safe: Say(), Stop(), Wait(), stats() from any thread.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "audio/speech_synth.h"
 #include "common/result.h"
 #include "stream/broadcast_config.h"
+#include "stream/live_audio_input.h"
 
 namespace voxgate::stream {
 
@@ -40,6 +45,12 @@ struct BroadcastSessionConfig {
   double max_duration_s = 0;               // stop after this much stream time; 0: no limit
   bool stop_when_idle = false;             // stop once all queued speech has been sent
   size_t max_say_bytes = 64 * 1024;        // longer Say() text is refused (kTooLarge)
+  /// "presenter": the built-in renderer draws every picture. "external": pictures come from
+  /// PushVideoFrame() (a user's own avatar renderer, over a pipe or a WebSocket); the newest one
+  /// fills each slot, black until the first arrives.
+  std::string video_source = "presenter";
+  int live_prebuffer_ms = 120;    // live inputs: cushion before playing (see LiveAudioInput)
+  int live_max_latency_ms = 600;  // live inputs: older audio is skipped beyond this
 
   Status Validate() const;
   std::string ToString() const;  // the URL redacted
@@ -56,7 +67,10 @@ struct BroadcastStats {
   double written_drift_ms = 0;  // end of last video packet minus end of last audio packet sent
   int64_t bytes_sent = 0;
   int reconnects = 0;
-  std::string error;  // why it failed (redacted), empty otherwise
+  int live_inputs = 0;          // live inputs mixed in now
+  int64_t live_underruns = 0;   // times a live input ran dry (summed over current inputs)
+  int64_t external_frames = 0;  // pictures received through PushVideoFrame
+  std::string error;            // why it failed (redacted), empty otherwise
 };
 
 class BroadcastSession {
@@ -75,6 +89,20 @@ class BroadcastSession {
   Result<double> Say(std::string_view text);
   /// Decodes a recording (any format audio::DecodeFile reads) and queues it; as Say().
   Result<double> PlayFile(const std::string& path);
+  /// A new live input mixed into the broadcast's audio from the next chunk on; the caller pushes
+  /// samples at config.audio_rate_hz into it (from one thread) and closes it when its source
+  /// ends. The presenter's mouth and meter follow the mix while no synthesised speech plays.
+  std::shared_ptr<LiveAudioInput> AddLiveInput(std::string label);
+  /// Stops mixing `input` (it may still be pushed to; nothing is read any more).
+  void RemoveLiveInput(const std::shared_ptr<LiveAudioInput>& input);
+  /// The name on the card from the next picture on (e.g. the speaker live identification named).
+  /// At most 200 bytes (longer is cut).
+  void SetPresenterName(std::string name);
+  std::string presenter_name() const;
+  /// video_source "external": a picture of width x height BGRA pixels (stride 4 x width) for the
+  /// next slots. kUnusable in presenter mode; kInvalidArgument for the wrong size.
+  Status PushVideoFrame(std::span<const uint8_t> bgra);
+
   /// Ends the broadcast: flushes the encoders, writes the FLV trailer, closes the connection.
   /// Returns the first error of the broadcast (or OK). Idempotent.
   Status Stop();

@@ -9,19 +9,24 @@ namespace {
 std::vector<float> Envelope(const audio::AudioClip& clip) {
   const size_t block = std::max(1, clip.sample_rate_hz / 100);
   std::vector<float> env((clip.samples.size() + block - 1) / block);
+  const std::span<const float> all(clip.samples);
   for (size_t b = 0; b < env.size(); ++b) {
-    double sum = 0;
     const size_t end = std::min(clip.samples.size(), (b + 1) * block);
-    for (size_t i = b * block; i < end; ++i) sum += double(clip.samples[i]) * clip.samples[i];
-    const double rms = std::sqrt(sum / double(end - b * block));
-    // -50 dBFS .. -10 dBFS mapped to 0..1: speech moves the meter and the mouth, noise does not.
-    const double db = 20 * std::log10(rms + 1e-9);
-    env[b] = float(std::clamp((db + 50) / 40, 0.0, 1.0));
+    env[b] = SpeechLevel(all.subspan(b * block, end - b * block));
   }
   return env;
 }
 
 }  // namespace
+
+float SpeechLevel(std::span<const float> samples) {
+  if (samples.empty()) return 0.0f;
+  double sum = 0;
+  for (float x : samples) sum += double(x) * x;
+  const double rms = std::sqrt(sum / double(samples.size()));
+  const double db = 20 * std::log10(rms + 1e-9);
+  return float(std::clamp((db + 50) / 40, 0.0, 1.0));
+}
 
 float VisemeOpening(std::string_view p) {
   if (p.empty() || p[0] == '_' || p[0] == ';' || p[0] == '\'' || p[0] == ',') return 0.0f;

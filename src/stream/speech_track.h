@@ -47,6 +47,10 @@ struct SpeechSegment {
   static std::shared_ptr<const SpeechSegment> FromClip(audio::AudioClip clip);
 };
 
+/// The loudness of `samples` on the meter's 0..1 scale (-50 dBFS .. -10 dBFS RMS): speech moves
+/// the meter and the mouth, background noise does not. 0 for no samples.
+float SpeechLevel(std::span<const float> samples);
+
 /// How wide the mouth opens for an espeak-ng phoneme mnemonic ("a", "eI", "m", "_:").
 float VisemeOpening(std::string_view phoneme);
 

@@ -245,11 +245,29 @@ void VoiceSession::OnFrame(const audio::AudioFrame& frame, const audio::AudioFra
     scorer_->Feed(scored.data(), scored.clock);
   }
   if (recording_) WriteRecording(frame.data());
+  const std::shared_ptr<const Taps> taps = taps_.load(std::memory_order_acquire);
+  for (const auto& [id, tap] : *taps) tap(frame.data(), speech);
   const double audio_s = frame.TimeS() + frame.DurationS();
   if (services_.config.qos_event_every_s > 0 && audio_s >= next_qos_s_) {
     next_qos_s_ += services_.config.qos_event_every_s;
     Emit("session.qos", qos_->Snapshot(elapsed));
   }
+}
+
+int VoiceSession::AddAudioTap(AudioTap tap) {
+  std::lock_guard lock(taps_mu_);
+  auto next = std::make_shared<Taps>(*taps_.load());
+  const int id = next_tap_++;
+  next->emplace_back(id, std::move(tap));
+  taps_.store(std::move(next), std::memory_order_release);
+  return id;
+}
+
+void VoiceSession::RemoveAudioTap(int id) {
+  std::lock_guard lock(taps_mu_);
+  auto next = std::make_shared<Taps>(*taps_.load());
+  std::erase_if(*next, [id](const auto& t) { return t.first == id; });
+  taps_.store(std::move(next), std::memory_order_release);
 }
 
 void VoiceSession::OnSpeechSegment(int64_t start, int64_t end) {

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,15 @@ class VoiceSession : public dsp::MediaTask,
   /// Emits an event the transport observed (e.g. session.dtmf), from any thread.
   void Report(std::string type, nlohmann::json data);
 
+  /// Receives the session's cleaned audio (dsp::LivePipeline::kRateHz mono, after the pipeline)
+  /// and whether the VAD calls it speech, frame by frame on the media worker. It runs on the
+  /// media path: it must not block or allocate (e.g. push into a LiveAudioInput).
+  using AudioTap = std::function<void(std::span<const float> samples, bool speech)>;
+  /// Adds a tap from any thread; returns its id for RemoveAudioTap.
+  int AddAudioTap(AudioTap tap);
+  /// After it returns the tap may still run once more if a frame is being processed.
+  void RemoveAudioTap(int id);
+
   // MediaTask.
   void Pump() override;
   // SessionView.
@@ -140,6 +150,11 @@ class VoiceSession : public dsp::MediaTask,
   // Seconds from the arrival of the frame holding session time `time_s` until now; NaN when that
   // frame is no longer remembered. Worker thread.
   double LatencySince(double time_s) const;
+
+  using Taps = std::vector<std::pair<int, AudioTap>>;
+  std::atomic<std::shared_ptr<const Taps>> taps_{std::make_shared<const Taps>()};
+  std::mutex taps_mu_;  // serialises writers of taps_ (the worker reads without a lock)
+  int next_tap_ = 1;    // GUARDED_BY(taps_mu_)
 
   const LiveServices services_;
   VoiceSessionOptions options_;
