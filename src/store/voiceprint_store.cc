@@ -4,6 +4,7 @@
 
 #include "store/embedding_cipher.h"
 #include "store/encryption_key.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 
 namespace voxgate::store {
@@ -27,6 +28,11 @@ Result<std::unique_ptr<VoiceprintStore>> VoiceprintStore::Create(const StoreConf
     auto sqlite = SqliteStore::Open(config, std::move(cipher));
     if (!sqlite.ok()) return sqlite.status();
     return std::unique_ptr<VoiceprintStore>(std::move(sqlite).value());
+  }
+  if (config.backend == "postgres") {
+    auto postgres = PostgresStore::Open(config, std::move(cipher));
+    if (!postgres.ok()) return postgres.status();
+    return std::unique_ptr<VoiceprintStore>(std::move(postgres).value());
   }
   return Status(StatusCode::kUnsupported, "store backend \"" + config.backend + "\" is not built");
 }
