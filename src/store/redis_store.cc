@@ -629,7 +629,8 @@ Result<StoreStats> RedisStore::Stats() {
   std::vector<std::vector<std::string>> cmds = {{"ZCARD", Key("vp:index")},
                                                 {"GET", Key("vp:samples")},
                                                 {"ZCARD", Key("audit:all")},
-                                                {"INFO", "memory"}};
+                                                {"INFO", "memory"},
+                                                {"INFO", "persistence"}};
   for (UserStatus s : kAllUserStatuses) cmds.push_back({"ZCARD", StatusKey(s)});
   VOXGATE_ASSIGN_OR_RETURN(auto replies, client_->Pipeline(cmds));
   for (const RedisReply& r : replies) {
@@ -639,10 +640,11 @@ Result<StoreStats> RedisStore::Stats() {
   stats.samples = replies[1].is_nil() ? 0 : std::atoll(replies[1].str.c_str());
   stats.audit_events = replies[2].integer;
   for (size_t i = 0; i < std::size(kAllUserStatuses); ++i) {
-    stats.users_by_status[std::string(ToString(kAllUserStatuses[i]))] = replies[4 + i].integer;
+    stats.users_by_status[std::string(ToString(kAllUserStatuses[i]))] = replies[5 + i].integer;
   }
-  const std::string& info = replies[3].str;
-  for (const char* field : {"used_memory", "used_memory_peak", "maxmemory"}) {
+  const std::string info = replies[3].str + "\r\n" + replies[4].str;
+  for (const char* field : {"used_memory", "used_memory_peak", "maxmemory", "aof_enabled",
+                            "aof_current_size", "rdb_last_save_time"}) {
     const std::string needle = std::string(field) + ":";
     size_t pos = info.find("\n" + needle);
     pos = pos == std::string::npos ? (info.rfind(needle, 0) == 0 ? 0 : pos) : pos + 1;
@@ -650,6 +652,11 @@ Result<StoreStats> RedisStore::Stats() {
     const size_t begin = pos + needle.size();
     stats.details[field] = info.substr(begin, info.find_first_of("\r\n", begin) - begin);
   }
+  // What Redis keeps on disk for us: the append-only file (0 without AOF: memory only).
+  if (auto it = stats.details.find("aof_current_size"); it != stats.details.end()) {
+    stats.bytes_on_disk = std::atoll(it->second.c_str());
+  }
+  stats.schema_version = 1;  // the record codec's version ("VXR1")
   stats.healthy = true;
   stats.details["url"] = client_->redacted_url();
   stats.details["key_prefix"] = prefix_;

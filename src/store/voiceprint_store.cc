@@ -5,7 +5,9 @@
 #include "store/embedding_cipher.h"
 #include "store/encryption_key.h"
 #include "store/postgres_store.h"
+#include "store/redis_store.h"
 #include "store/sqlite_store.h"
+#include "store/tiered_store.h"
 
 namespace voxgate::store {
 
@@ -33,6 +35,16 @@ Result<std::unique_ptr<VoiceprintStore>> VoiceprintStore::Create(const StoreConf
     auto postgres = PostgresStore::Open(config, std::move(cipher));
     if (!postgres.ok()) return postgres.status();
     return std::unique_ptr<VoiceprintStore>(std::move(postgres).value());
+  }
+  if (config.backend == "redis") {
+    auto redis = RedisStore::Open(config, std::move(cipher));
+    if (!redis.ok()) return redis.status();
+    return std::unique_ptr<VoiceprintStore>(std::move(redis).value());
+  }
+  if (config.backend == "tiered") {
+    auto tiered = TieredStore::Open(config, std::move(cipher));
+    if (!tiered.ok()) return tiered.status();
+    return std::unique_ptr<VoiceprintStore>(std::move(tiered).value());
   }
   return Status(StatusCode::kUnsupported, "store backend \"" + config.backend + "\" is not built");
 }

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -87,6 +88,15 @@ class VoiceprintStore {
 
   /// OK when the backend answers (readiness probe).
   virtual Status Ping() = 0;
+
+  /// Registers a callback for users changed by ANOTHER process sharing the same storage (another
+  /// cluster node), so what the caller derived from the records (the 1:N index) can follow:
+  /// reload that user (or drop it when gone). An empty user_id means changes may have been missed
+  /// (e.g. the tiered store's invalidation channel reconnected): reload everything. Runs on a
+  /// store-internal thread and must not block for long; replacing the listener (or clearing it
+  /// with nullptr, e.g. in the owner's destructor) waits for a call in progress. Backends that
+  /// cannot see other writers keep this default, which never calls it.
+  virtual void SetChangeListener(std::function<void(const std::string& user_id)> /*listener*/) {}
 };
 
 }  // namespace voxgate::store

@@ -10,12 +10,13 @@
 #include "store/encryption_key.h"
 #include "store/redis_store.h"
 #include "store/store_test_env.h"
+#include "store_contract.h"
 
 namespace voxgate::store {
 namespace testing {
 
-// The backend contract every VoiceprintStore honours; shared with tiered_store_itest.cc (both
-// files build into one test binary). `tag` keeps ids apart when stores share a database.
+// A walk through the whole contract on one store, in the order an API client would go (the
+// shared suite, store_contract.h, is instantiated below as well). `tag` prefixes the ids.
 void CheckStoreContract(VoiceprintStore& store, const std::string& tag) {
   const std::string a = tag + "alice";
   const std::string b = tag + "bob";
@@ -225,6 +226,41 @@ void CheckStoreContract(VoiceprintStore& store, const std::string& tag) {
 namespace {
 
 using testing::MakeEmbedding;
+
+/// A fresh RedisStore on its own redis-server (so every contract test starts empty).
+class RedisContractBackend {
+ public:
+  std::unique_ptr<VoiceprintStore> Open(std::string* error) {
+    Status started = redis_.Start();
+    if (!started.ok()) {
+      *error = started.ToString();
+      return nullptr;
+    }
+    StoreConfig config = testing::TestConfig(dir_);
+    config.backend = "redis";
+    config.redis.url_env = "VOXGATE_REDIS_TEST_NO_SUCH_URL";
+    config.redis.url = redis_.url();
+    auto store = VoiceprintStore::Create(config);
+    if (!store.ok()) {
+      *error = store.status().ToString();
+      return nullptr;
+    }
+    return std::move(store).value();
+  }
+
+ private:
+  voxgate::testing::RedisServer redis_;
+  testing::TempDir dir_;
+};
+
+}  // namespace
+
+namespace testing {
+INSTANTIATE_TYPED_TEST_SUITE_P(Redis, StoreContractTest, ::testing::Types<RedisContractBackend>);
+}  // namespace testing
+
+namespace {
+
 using voxgate::testing::RedisServer;
 
 class RedisStoreTest : public ::testing::Test {
