@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 
 #include <bit>
@@ -369,12 +370,16 @@ Result<PostgresStore::Lease> PostgresStore::Acquire() {
   }
   Lease lease(this, slot);
   PGconn*& conn = conns_[slot];
-  // An idle connection whose server went away has an EOF (and perhaps a FATAL notice) waiting:
-  // reading it without blocking marks the connection bad, so it is replaced before use instead
-  // of failing the caller's first statement.
-  if (conn != nullptr && (PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK)) {
-    PQfinish(conn);
-    conn = nullptr;
+  // An idle session hears nothing from its server unless the server is ending it (the FATAL of
+  // a shutdown, or EOF after a crash or a restart). So a readable socket on a connection we
+  // are not using means it is dead: replace it before use rather than fail the caller's first
+  // statement. One poll() without waiting; a spurious replacement only costs a connect.
+  if (conn != nullptr) {
+    pollfd pfd{PQsocket(conn), POLLIN | POLLRDHUP, 0};
+    if (PQstatus(conn) != CONNECTION_OK || pfd.fd < 0 || ::poll(&pfd, 1, 0) != 0) {
+      PQfinish(conn);
+      conn = nullptr;
+    }
   }
   if (conn == nullptr) {
     VOXGATE_ASSIGN_OR_RETURN(conn, Connect());
