@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "app/commands.h"
@@ -45,6 +46,9 @@ Status AppConfig::Load(const ConfigNode& root) {
   VOXGATE_RETURN_IF_ERROR(sip.Load(root.Child("sip")));
   VOXGATE_RETURN_IF_ERROR(calls.Load(root.Child("calls")));
   VOXGATE_RETURN_IF_ERROR(webhooks.Load(root.Child("webhooks")));
+  VOXGATE_RETURN_IF_ERROR(root.Child("events").Get("backend", &events_backend));
+  VOXGATE_RETURN_IF_ERROR(events.Load(root.Child("events")));
+  VOXGATE_RETURN_IF_ERROR(aggregator.Load(root.Child("events").Child("aggregator")));
   return Status::Ok();
 }
 
@@ -65,6 +69,14 @@ Status AppConfig::Finalize() {
   VOXGATE_RETURN_IF_ERROR(sip.Validate().WithContext("sip"));
   VOXGATE_RETURN_IF_ERROR(calls.Validate().WithContext("calls"));
   VOXGATE_RETURN_IF_ERROR(webhooks.Validate().WithContext("webhooks"));
+  if (events_backend != "auto" && events_backend != "inprocess" && events_backend != "redis") {
+    return InvalidArgumentError("events.backend must be auto, inprocess or redis, not '" +
+                                events_backend + "'");
+  }
+  analytics::RedisEventBusConfig e = events;
+  if (e.node_id.empty()) e.node_id = "<node_id>";  // filled in by serve
+  VOXGATE_RETURN_IF_ERROR(e.Validate());
+  VOXGATE_RETURN_IF_ERROR(aggregator.Validate());
   return Status::Ok();
 }
 
@@ -76,6 +88,14 @@ std::string AppConfig::ToString() const {
       profile, data_dir, node_id, log_level, server.ToString(), inference.ToString(),
       model.ToString(), service.ToString(), store.ToString(), live.ToString(), sip.ToString(),
       calls.ToString(), webhooks.ToString());
+}
+
+bool AppConfig::UseRedisEvents() const {
+  if (events_backend != "auto") return events_backend == "redis";
+  const std::string& b = store.backend;
+  if (b != "redis" && b != "postgres" && b != "tiered") return false;  // one box: in process
+  const char* env = std::getenv(store.redis.url_env.c_str());
+  return (env != nullptr && *env != '\0') || b == "redis" || b == "tiered";
 }
 
 Result<ConfigNode> LoadConfigFile(const std::string& path) {

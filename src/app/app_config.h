@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "analytics/cluster_aggregator.h"
+#include "analytics/redis_streams_event_bus.h"
 #include "analytics/webhook_sender.h"
 #include "api/http_server_config.h"
 #include "api/inference_pool.h"
@@ -33,6 +35,13 @@ struct AppConfig {
   telephony::SipConfig sip;            // the SIP user agent (off unless sip.enabled)
   telephony::CallManagerConfig calls;  // call media, scenarios and prompts
   analytics::WebhookConfig webhooks;   // session events POSTed to these URLs (none by default)
+  /// events.backend: "auto" (Redis Streams when a Redis URL is configured and the store is
+  /// redis/postgres/tiered), "inprocess" (one box) or "redis".
+  std::string events_backend = "auto";
+  analytics::RedisEventBusConfig events;          // events.*; node_id empty: the server's
+  analytics::ClusterAggregatorConfig aggregator;  // events.aggregator.*
+  /// Whether `voxgate serve` uses the Redis Streams event bus (see events_backend).
+  bool UseRedisEvents() const;
 
   /// Reads every section; errors name the key. Does not validate.
   Status Load(const ConfigNode& root);

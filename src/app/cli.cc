@@ -104,6 +104,19 @@ int RunCli(int argc, char** argv) {
   push_cmd->add_option("--attempts", push.attempts, "connection attempts (-1: forever)")
       ->check(CLI::Range(-1, 1000));
 
+  EventsTailOptions tail;
+  CLI::App* events_cmd = app.add_subcommand("events", "the cluster's event stream (Redis)");
+  events_cmd->require_subcommand(1);
+  CLI::App* tail_cmd =
+      events_cmd->add_subcommand("tail", "print one JSON line per event of the stream");
+  tail_cmd->add_option("--redis-url", tail.redis_url,
+                       "redis://[:password@]host[:port][/db]; default $VOXGATE_REDIS_URL");
+  tail_cmd->add_option("--stream", tail.stream_key, "stream key");
+  tail_cmd->add_option("--type", tail.type_prefix, "only types starting with this prefix");
+  tail_cmd->add_flag("--from-start", tail.from_start, "from the oldest entry the stream holds");
+  tail_cmd->add_option("--count", tail.count, "exit after N events (0: follow for ever)")
+      ->check(CLI::NonNegativeNumber);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -114,6 +127,7 @@ int RunCli(int argc, char** argv) {
   if (*eval_cmd) return RunEval(model, eval);
   if (*serve_cmd) return RunServe(serve);
   if (*push_cmd) return RunPush(push);
+  if (*tail_cmd) return RunEventsTail(tail);
   if (*keys_cmd) {
     keys.action = *keys_create ? "create" : *keys_list ? "list" : "revoke";
     return RunKeys(keys);

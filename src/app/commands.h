@@ -66,8 +66,18 @@ struct PushOptions {
   int attempts = 0;              // connection attempts; 0: the default (3); -1: forever
 };
 
+struct EventsTailOptions {
+  std::string redis_url;  // empty: $VOXGATE_REDIS_URL, then redis://127.0.0.1:6379/0
+  std::string stream_key = "voxgate:events";
+  std::string type_prefix;  // only events whose type starts with it ("": all)
+  bool from_start = false;  // from the oldest entry kept, instead of new events only
+  int count = 0;            // > 0: exit after printing this many
+};
+
 int RunEmbed(const ModelOptions& model, const EmbedOptions& options);
 int RunPush(const PushOptions& options);
+/// `voxgate events tail`: one JSON line per event of the cluster's stream.
+int RunEventsTail(const EventsTailOptions& options);
 int RunServe(const ServeOptions& options);
 int RunKeys(const KeysOptions& options);
 int RunCompare(const ModelOptions& model, const CompareOptions& options);

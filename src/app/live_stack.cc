@@ -60,7 +60,8 @@ class StreamSocket : public api::WebSocketHandler {
 
 Result<std::unique_ptr<LiveStack>> LiveStack::Create(
     const LiveConfig& config, const std::string& data_dir,
-    std::shared_ptr<api::VoiceprintService> service, std::shared_ptr<metrics::Registry> registry) {
+    std::shared_ptr<api::VoiceprintService> service, std::shared_ptr<metrics::Registry> registry,
+    std::shared_ptr<analytics::EventBus> bus) {
   VOXGATE_RETURN_IF_ERROR(config.Validate());
   std::unique_ptr<LiveStack> stack(new LiveStack());
   stream::LiveServices& s = stack->services_;
@@ -79,7 +80,7 @@ Result<std::unique_ptr<LiveStack>> LiveStack::Create(
     auto pool = weak_pool.lock();
     return pool && pool->TrySubmit(std::move(job));
   };
-  s.bus = std::make_shared<analytics::InProcessEventBus>();
+  s.bus = bus ? std::move(bus) : std::make_shared<analytics::InProcessEventBus>();
   s.registry = std::make_shared<analytics::SessionRegistry>(registry);
   s.qos_metrics = std::make_shared<analytics::QosMetrics>(registry, "live");
   s.recordings_dir =

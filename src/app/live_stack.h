@@ -28,10 +28,11 @@ struct LiveConfig {
 
 class LiveStack {
  public:
-  static Result<std::unique_ptr<LiveStack>> Create(const LiveConfig& config,
-                                                   const std::string& data_dir,
-                                                   std::shared_ptr<api::VoiceprintService> service,
-                                                   std::shared_ptr<metrics::Registry> registry);
+  /// `bus`: the event bus sessions publish on; null: a new InProcessEventBus (one box).
+  static Result<std::unique_ptr<LiveStack>> Create(
+      const LiveConfig& config, const std::string& data_dir,
+      std::shared_ptr<api::VoiceprintService> service, std::shared_ptr<metrics::Registry> registry,
+      std::shared_ptr<analytics::EventBus> bus = nullptr);
   ~LiveStack();
 
   /// GET /api/v1/stream (WebSocket), GET /api/v1/sessions, GET /api/v1/sessions/{id}.

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "analytics/cluster_aggregator.h"
+#include "analytics/redis_streams_event_bus.h"
 #include "api/api_key_manager.h"
 #include "api/document_routes.h"
 #include "api/http_server.h"
@@ -112,10 +114,39 @@ int RunServe(const ServeOptions& options) {
 
   api::NodeInfo node{config.node_id, config.server.host, config.server.port, 1};
   if (node.node_id.empty()) node.node_id = fmt::format("{}:{}", Hostname(), config.server.port);
-  auto live = LiveStack::Create(config.live, config.data_dir, shared_service, registry);
+  // Events: Redis Streams in a cluster (every node sees every node's events; the aggregators
+  // share the stream through a consumer group), in process on one box.
+  std::shared_ptr<analytics::RedisStreamsEventBus> cluster_bus;
+  std::unique_ptr<analytics::ClusterAggregator> aggregator;
+  if (config.UseRedisEvents()) {
+    analytics::RedisEventBusConfig events = config.events;
+    if (events.node_id.empty()) events.node_id = node.node_id;
+    RedisClientOptions redis;
+    redis.url = config.store.redis.ResolvedUrl();
+    redis.connect_timeout_ms = config.store.redis.connect_timeout_ms;
+    redis.command_timeout_ms = config.store.redis.command_timeout_ms;
+    auto client = RedisClient::Create(redis);
+    if (!client.ok()) return Fail(client.status().WithContext("events"));
+    auto bus = analytics::RedisStreamsEventBus::Create(events, std::move(*client), registry);
+    if (!bus.ok()) return Fail(bus.status());
+    cluster_bus = *bus;
+    auto agg = analytics::ClusterAggregator::Start(config.aggregator, events, redis, registry);
+    if (!agg.ok()) return Fail(agg.status());
+    aggregator = std::move(*agg);
+    spdlog::info("events: Redis Streams {} on {}", events.ToString(),
+                 store::RedactDbUrl(redis.url));
+  }
+  auto live =
+      LiveStack::Create(config.live, config.data_dir, shared_service, registry, cluster_bus);
   if (!live.ok()) return Fail(live.status().WithContext("live sessions"));
   s = api::AddVoiceprintRoutes(server, shared_service, pool, node);
   if (s.ok()) s = (*live)->AddRoutes(server);
+  if (s.ok() && aggregator) {
+    s = server.Route(api::Method::kGet, "/api/v1/analytics/cluster", api::Access::kClient,
+                     [agg = aggregator.get()](const api::Request&, api::Responder r) {
+                       r.SendJson(200, {{"success", true}, {"cluster", agg->Snapshot()}});
+                     });
+  }
   if (s.ok()) s = api::AddDocumentRoutes(server, VOXGATE_VERSION);
   if (!s.ok()) return Fail(s);
   const auto model_info = (*embedder)->model_info();
@@ -142,7 +173,10 @@ int RunServe(const ServeOptions& options) {
 
   std::unique_ptr<analytics::WebhookSender> webhooks;
   if (!config.webhooks.urls.empty()) {
-    auto w = analytics::WebhookSender::Create(config.webhooks, (*live)->services().bus, registry);
+    // In a cluster each node sends its own events only, so each event is sent once.
+    auto w = analytics::WebhookSender::Create(
+        config.webhooks, cluster_bus ? cluster_bus->LocalOnly() : (*live)->services().bus,
+        registry);
     if (!w.ok()) return Fail(w.status().WithContext("webhooks"));
     webhooks = std::move(*w);
   }
@@ -178,6 +212,8 @@ int RunServe(const ServeOptions& options) {
   server.Shutdown(std::chrono::seconds(10));
   (*live)->Shutdown();
   if (webhooks) webhooks->Stop();
+  if (aggregator) aggregator->Stop();
+  if (cluster_bus) cluster_bus->Stop();  // writes what is still queued while Redis answers
   pool->Shutdown(std::chrono::seconds(10));
   spdlog::info("stopped");
   return 0;
