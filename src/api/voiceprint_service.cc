@@ -1,6 +1,7 @@
 #include "api/voiceprint_service.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -81,7 +82,28 @@ Result<std::unique_ptr<VoiceprintService>> VoiceprintService::Create(
   std::unique_ptr<VoiceprintService> service(
       new VoiceprintService(config, std::move(embedder), std::move(store)));
   VOXGATE_RETURN_IF_ERROR(service->RebuildIndex().WithContext("building the 1:N index"));
+  // With a store shared by several nodes (tiered), users changed elsewhere must follow in this
+  // node's 1:N index too; single-node backends never call the listener.
+  VoiceprintService* self = service.get();
+  service->store_->SetChangeListener(
+      [self](const std::string& user_id) { self->OnStoreChange(user_id); });
   return service;
+}
+
+VoiceprintService::~VoiceprintService() { store_->SetChangeListener(nullptr); }
+
+void VoiceprintService::OnStoreChange(const std::string& user_id) {
+  Status s;
+  if (user_id.empty()) {
+    s = RebuildIndex();
+  } else {
+    std::lock_guard lock(StripeFor(user_id));
+    s = SyncIndex(user_id);
+  }
+  if (!s.ok()) {
+    spdlog::warn("1:N index: applying a change made on another node ({}) failed: {}",
+                 user_id.empty() ? "all users" : user_id, s.ToString());
+  }
 }
 
 Status VoiceprintService::RebuildIndex() {

@@ -129,6 +129,8 @@ class VoiceprintService : public voiceprint::SpeakerDirectory {
   static Result<std::unique_ptr<VoiceprintService>> Create(
       const ServiceConfig& config, std::shared_ptr<voiceprint::Embedder> embedder,
       std::shared_ptr<store::VoiceprintStore> store);
+  /// Unregisters the store's change listener (waiting for a call in progress).
+  ~VoiceprintService() override;
 
   Result<RegisterResult> Register(const RegisterRequest& request, const CallContext& ctx);
   Result<VerifyResult> Verify(const VerifyRequest& request, const CallContext& ctx);
@@ -165,6 +167,8 @@ class VoiceprintService : public voiceprint::SpeakerDirectory {
   VoiceprintService(ServiceConfig config, std::shared_ptr<voiceprint::Embedder> embedder,
                     std::shared_ptr<store::VoiceprintStore> store);
   Status RebuildIndex();
+  // The store's change listener: another cluster node changed `user_id` ("" = maybe many).
+  void OnStoreChange(const std::string& user_id);
   // Decodes and embeds one upload.
   Result<voiceprint::Embedding> EmbedAudio(const AudioInput& audio) const;
   // Puts the user's current voiceprint into the index, or takes it out when not active or made
