@@ -70,6 +70,27 @@ int RunCli(int argc, char** argv) {
   serve_cmd->add_option("--data-dir", serve.data_dir, "database, keys and key file directory");
   serve_cmd->add_flag("--dev", serve.dev, "development mode: no API-key authentication");
 
+  GatewayOptions gateway;
+  CLI::App* gateway_cmd =
+      app.add_subcommand("gateway", "load-balance the REST API over the healthy cluster nodes");
+  gateway_cmd->add_option("--config", gateway.config_file,
+                          "YAML config (default: config/voxgate.yaml when present)");
+  gateway_cmd->add_option("--port", gateway.port, "TCP port (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  gateway_cmd->add_option("--host", gateway.host, "listen address");
+  gateway_cmd
+      ->add_option("--strategy", gateway.strategy,
+                   "round_robin, random, least_connections, weighted_round_robin, "
+                   "least_response_time")
+      ->check(CLI::IsMember({"round_robin", "random", "least_connections",
+                             "weighted_round_robin", "least_response_time"}));
+  gateway_cmd->add_option("--redis-url", gateway.redis_url,
+                          "node registry (default $VOXGATE_REDIS_URL, then store.redis.url)");
+  gateway_cmd->add_option("--node", gateway.nodes, "static node host:port (repeatable)");
+  gateway_cmd->add_option("--health-interval-ms", gateway.health_interval_ms,
+                          "active health check period")
+      ->check(CLI::Range(10, 3600000));
+
   KeysOptions keys;
   CLI::App* keys_cmd = app.add_subcommand("keys", "manage API keys");
   keys_cmd->require_subcommand(1);
@@ -129,6 +150,7 @@ int RunCli(int argc, char** argv) {
   if (*push_cmd) return RunPush(push);
   if (*tail_cmd) return RunEventsTail(tail);
   if (*keys_cmd) {
+  if (*gateway_cmd) return RunGateway(gateway);
     keys.action = *keys_create ? "create" : *keys_list ? "list" : "revoke";
     return RunKeys(keys);
   }
