@@ -111,7 +111,8 @@ Result<std::unique_ptr<ClusterAggregator>> ClusterAggregator::Start(
   std::unique_ptr<ClusterAggregator> a(new ClusterAggregator(config));
   a->bus_ = bus;
   a->client_ = std::move(client);
-  metrics::Registry& r = registry ? *registry : metrics::Registry::Default();
+  a->registry_ = std::move(registry);
+  metrics::Registry& r = a->registry_ ? *a->registry_ : metrics::Registry::Default();
   a->consumed_metric_ = &r.GetCounter("voxgate_events_aggregated_total",
                                       "Stream entries consumed by this node's cluster aggregator");
   a->thread_ = std::thread([p = a.get()] { p->ConsumeLoop(); });

@@ -122,6 +122,7 @@ class ClusterAggregator {
   bool stopping_ = false;  // GUARDED_BY(stop_mu_)
   std::atomic<uint64_t> consumed_{0};
   std::atomic<uint64_t> claimed_{0};
+  std::shared_ptr<metrics::Registry> registry_;  // keeps consumed_metric_ alive
   metrics::Counter* consumed_metric_ = nullptr;
   std::thread thread_;
 };
