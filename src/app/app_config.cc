@@ -49,6 +49,7 @@ Status AppConfig::Load(const ConfigNode& root) {
   VOXGATE_RETURN_IF_ERROR(root.Child("events").Get("backend", &events_backend));
   VOXGATE_RETURN_IF_ERROR(events.Load(root.Child("events")));
   VOXGATE_RETURN_IF_ERROR(aggregator.Load(root.Child("events").Child("aggregator")));
+  VOXGATE_RETURN_IF_ERROR(broadcasts.Load(root.Child("broadcasts")));
   return Status::Ok();
 }
 
@@ -68,6 +69,7 @@ Status AppConfig::Finalize() {
   VOXGATE_RETURN_IF_ERROR(live.Validate().WithContext("live"));
   VOXGATE_RETURN_IF_ERROR(sip.Validate().WithContext("sip"));
   VOXGATE_RETURN_IF_ERROR(calls.Validate().WithContext("calls"));
+  VOXGATE_RETURN_IF_ERROR(broadcasts.Validate().WithContext("broadcasts"));
   VOXGATE_RETURN_IF_ERROR(webhooks.Validate().WithContext("webhooks"));
   if (events_backend != "auto" && events_backend != "inprocess" && events_backend != "redis") {
     return InvalidArgumentError("events.backend must be auto, inprocess or redis, not '" +
@@ -84,10 +86,10 @@ std::string AppConfig::ToString() const {
   return fmt::format(
       "profile={} data_dir={} node_id={} log.level={}\n  server: {}\n  inference: {}"
       "\n  model: {}\n  service: {}\n  store: {}\n  live: {}\n  sip: {}\n  calls: {}\n  webhooks: "
-      "{}",
+      "{}\n  broadcasts: {}",
       profile, data_dir, node_id, log_level, server.ToString(), inference.ToString(),
       model.ToString(), service.ToString(), store.ToString(), live.ToString(), sip.ToString(),
-      calls.ToString(), webhooks.ToString());
+      calls.ToString(), webhooks.ToString(), broadcasts.ToString());
 }
 
 bool AppConfig::UseRedisEvents() const {

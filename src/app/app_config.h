@@ -12,6 +12,7 @@
 #include "api/http_server_config.h"
 #include "api/inference_pool.h"
 #include "api/voiceprint_service.h"
+#include "app/broadcast_manager.h"
 #include "app/live_stack.h"
 #include "common/config_node.h"
 #include "store/store_config.h"
@@ -42,6 +43,7 @@ struct AppConfig {
   analytics::ClusterAggregatorConfig aggregator;  // events.aggregator.*
   /// Whether `voxgate serve` uses the Redis Streams event bus (see events_backend).
   bool UseRedisEvents() const;
+  BroadcastsConfig broadcasts;  // live RTMP broadcasts over the REST API
 
   /// Reads every section; errors name the key. Does not validate.
   Status Load(const ConfigNode& root);

@@ -82,13 +82,13 @@ int RunCli(int argc, char** argv) {
       ->add_option("--strategy", gateway.strategy,
                    "round_robin, random, least_connections, weighted_round_robin, "
                    "least_response_time")
-      ->check(CLI::IsMember({"round_robin", "random", "least_connections",
-                             "weighted_round_robin", "least_response_time"}));
+      ->check(CLI::IsMember({"round_robin", "random", "least_connections", "weighted_round_robin",
+                             "least_response_time"}));
   gateway_cmd->add_option("--redis-url", gateway.redis_url,
                           "node registry (default $VOXGATE_REDIS_URL, then store.redis.url)");
   gateway_cmd->add_option("--node", gateway.nodes, "static node host:port (repeatable)");
-  gateway_cmd->add_option("--health-interval-ms", gateway.health_interval_ms,
-                          "active health check period")
+  gateway_cmd
+      ->add_option("--health-interval-ms", gateway.health_interval_ms, "active health check period")
       ->check(CLI::Range(10, 3600000));
 
   KeysOptions keys;
@@ -124,6 +124,9 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::Range(50, 100000));
   push_cmd->add_option("--attempts", push.attempts, "connection attempts (-1: forever)")
       ->check(CLI::Range(-1, 1000));
+  push_cmd->add_option("--video-pipe", push.video_pipe,
+                       "raw BGRA pictures (WxH of the preset) from this file/FIFO, - for stdin, "
+                       "paced at the frame rate, instead of the presenter card");
 
   EventsTailOptions tail;
   CLI::App* events_cmd = app.add_subcommand("events", "the cluster's event stream (Redis)");
@@ -147,10 +150,10 @@ int RunCli(int argc, char** argv) {
   if (*compare_cmd) return RunCompare(model, compare);
   if (*eval_cmd) return RunEval(model, eval);
   if (*serve_cmd) return RunServe(serve);
+  if (*gateway_cmd) return RunGateway(gateway);
   if (*push_cmd) return RunPush(push);
   if (*tail_cmd) return RunEventsTail(tail);
   if (*keys_cmd) {
-  if (*gateway_cmd) return RunGateway(gateway);
     keys.action = *keys_create ? "create" : *keys_list ? "list" : "revoke";
     return RunKeys(keys);
   }

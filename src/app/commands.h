@@ -64,6 +64,8 @@ struct PushOptions {
   int fps = 0;                   // > 0 overrides the preset
   int bitrate_kbps = 0;          // > 0 overrides the preset
   int attempts = 0;              // connection attempts; 0: the default (3); -1: forever
+  std::string video_pipe;        // raw BGRA pictures of the preset's size from this file or
+                                 // FIFO ("-": stdin), shown instead of the presenter card
 };
 
 struct EventsTailOptions {
@@ -74,24 +76,24 @@ struct EventsTailOptions {
   int count = 0;            // > 0: exit after printing this many
 };
 
-int RunEmbed(const ModelOptions& model, const EmbedOptions& options);
-int RunPush(const PushOptions& options);
 struct GatewayOptions {
-  std::string config_file;     // empty: config/voxgate.yaml when present (its gateway: section)
-  int port = -1;               // >= 0 overrides gateway.port
-  std::string host;            // non-empty overrides gateway.host
-  std::string strategy;        // non-empty overrides gateway.strategy
-  std::string redis_url;       // registry; empty: $VOXGATE_REDIS_URL, then store.redis.url
+  std::string config_file;         // empty: config/voxgate.yaml when present (its gateway: section)
+  int port = -1;                   // >= 0 overrides gateway.port
+  std::string host;                // non-empty overrides gateway.host
+  std::string strategy;            // non-empty overrides gateway.strategy
+  std::string redis_url;           // registry; empty: $VOXGATE_REDIS_URL, then store.redis.url
   std::vector<std::string> nodes;  // static host:port list instead of the registry
-  int health_interval_ms = 0;  // > 0 overrides gateway.health.interval_ms
+  int health_interval_ms = 0;      // > 0 overrides gateway.health.interval_ms
 };
 
+int RunEmbed(const ModelOptions& model, const EmbedOptions& options);
+int RunPush(const PushOptions& options);
 /// `voxgate events tail`: one JSON line per event of the cluster's stream.
 int RunEventsTail(const EventsTailOptions& options);
 int RunServe(const ServeOptions& options);
+int RunGateway(const GatewayOptions& options);
 int RunKeys(const KeysOptions& options);
 int RunCompare(const ModelOptions& model, const CompareOptions& options);
-int RunGateway(const GatewayOptions& options);
 int RunEval(const ModelOptions& model, const EvalOptions& options);
 
 /// The model path that `model_path` (possibly empty) resolves to.

@@ -141,6 +141,12 @@ int RunServe(const ServeOptions& options) {
   if (!live.ok()) return Fail(live.status().WithContext("live sessions"));
   s = api::AddVoiceprintRoutes(server, shared_service, pool, node);
   if (s.ok()) s = (*live)->AddRoutes(server);
+  std::unique_ptr<BroadcastManager> broadcasts;
+  if (s.ok() && config.broadcasts.enabled) {
+    broadcasts =
+        std::make_unique<BroadcastManager>(config.broadcasts, (*live)->services(), registry);
+    s = broadcasts->AddRoutes(server);
+  }
   if (s.ok() && aggregator) {
     s = server.Route(api::Method::kGet, "/api/v1/analytics/cluster", api::Access::kClient,
                      [agg = aggregator.get()](const api::Request&, api::Responder r) {
@@ -210,6 +216,7 @@ int RunServe(const ServeOptions& options) {
   if (sip) sip->Stop();  // BYE on every call; the manager then finishes their sessions
   if (calls) calls->Stop();
   server.Shutdown(std::chrono::seconds(10));
+  if (broadcasts) broadcasts->Shutdown();  // flushes and closes every FLV stream
   (*live)->Shutdown();
   if (webhooks) webhooks->Stop();
   if (aggregator) aggregator->Stop();

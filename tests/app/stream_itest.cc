@@ -14,6 +14,7 @@
 #include "api/http_client.h"
 #include "app/server_process.h"
 #include "app/telephone_audio.h"
+#include "app/ws_client.h"
 #include "audio/audio_decoder.h"
 #include "audio/g711.h"
 #include "test_util.h"
@@ -27,63 +28,6 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 const std::vector<std::string> kSpeakers = {"1688-142285", "1998-15444", "2033-164914"};
-
-// A blocking WebSocket client for tests.
-class WsClient {
- public:
-  bool Connect(uint16_t port, const std::string& target = "/api/v1/stream",
-               const std::string& api_key = "") {
-    try {
-      tcp::resolver resolver(ioc_);
-      auto endpoints = resolver.resolve("127.0.0.1", std::to_string(port));
-      net::connect(ws_.next_layer(), endpoints);
-      if (!api_key.empty()) {
-        ws_.set_option(websocket::stream_base::decorator(
-            [api_key](websocket::request_type& req) { req.set("X-API-Key", api_key); }));
-      }
-      ws_.handshake("127.0.0.1:" + std::to_string(port), target);
-      return true;
-    } catch (const std::exception& e) {
-      error_ = e.what();
-      return false;
-    }
-  }
-  void SendText(const std::string& text) {
-    ws_.text(true);
-    ws_.write(net::buffer(text));
-  }
-  void SendBinary(const void* data, size_t size) {
-    ws_.binary(true);
-    ws_.write(net::buffer(data, size));
-  }
-  // Next text message as JSON; nullopt on close or error.
-  std::optional<nlohmann::json> Read() {
-    beast::flat_buffer buffer;
-    beast::error_code ec;
-    ws_.read(buffer, ec);
-    if (ec) {
-      error_ = ec.message();
-      return std::nullopt;
-    }
-    return nlohmann::json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
-  }
-  // Reads until a message of `type` (or the end); returns everything read.
-  std::vector<nlohmann::json> ReadUntil(const std::string& type) {
-    std::vector<nlohmann::json> out;
-    while (auto m = Read()) {
-      out.push_back(*m);
-      if (m->value("type", "") == type) break;
-    }
-    return out;
-  }
-  websocket::close_reason close_reason() const { return ws_.reason(); }
-  const std::string& error() const { return error_; }
-
- private:
-  net::io_context ioc_;
-  websocket::stream<tcp::socket> ws_{ioc_};
-  std::string error_;
-};
 
 std::vector<int16_t> ToS16(const std::vector<float>& x) {
   std::vector<int16_t> out(x.size());
