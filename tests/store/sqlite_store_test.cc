@@ -566,7 +566,7 @@ TEST_F(SqliteStoreTest, DatabaseSettingsAreInForce) {
 TEST(SqliteStoreFactoryTest, UnknownBackendAndBadConfigAreRefused) {
   TempDir dir;
   StoreConfig c = TestConfig(dir);
-  c.backend = "redis";
+  c.backend = "mongodb";  // redis, postgres and tiered are backends now
   auto s = VoiceprintStore::Create(c);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("store.backend"), std::string::npos);
