@@ -16,6 +16,7 @@
 #include "app/telephone_audio.h"
 #include "app/ws_client.h"
 #include "audio/audio_decoder.h"
+#include "stream/loudness_envelope.h"
 #include "stream/nginx_rtmp.h"
 #include "stream/speech_track.h"
 #include "test_util.h"
@@ -212,33 +213,9 @@ TEST_F(BroadcastApiTest, LiveSessionIsBroadcastWithTheIdentifiedSpeakerOnTheCard
             0);
   auto back = audio::DecodeFile(wav, {});
   ASSERT_TRUE(back.ok()) << back.status().ToString();
-  auto levels = [](const float* x, size_t len) {
-    std::vector<float> out;
-    for (size_t i = 0; i + 1600 <= len; i += 1600) {
-      out.push_back(stream::SpeechLevel(std::span<const float>(x + i, 1600)));
-    }
-    return out;
-  };
-  const std::vector<float> sent = levels(speech.data(), n);
-  const std::vector<float> got = levels(back->samples.data(), back->samples.size());
-  double best = -1;
-  for (size_t lag = 0; lag < 30 && lag < got.size(); ++lag) {
-    const size_t m = std::min(sent.size(), got.size() - lag);
-    double ma = 0, mb = 0;
-    for (size_t i = 0; i < m; ++i) {
-      ma += sent[i];
-      mb += got[i + lag];
-    }
-    ma /= double(m);
-    mb /= double(m);
-    double sab = 0, saa = 0, sbb = 0;
-    for (size_t i = 0; i < m; ++i) {
-      sab += (sent[i] - ma) * (got[i + lag] - mb);
-      saa += (sent[i] - ma) * (sent[i] - ma);
-      sbb += (got[i + lag] - mb) * (got[i + lag] - mb);
-    }
-    if (saa > 0 && sbb > 0) best = std::max(best, sab / std::sqrt(saa * sbb));
-  }
+  const std::vector<float> sent = Levels(std::span<const float>(speech.data(), n), 1600);
+  const std::vector<float> got = Levels(back->samples, 1600);
+  const double best = BestCorrelation(sent, got, 29);
   EXPECT_GT(best, 0.7) << "loudness envelope correlation";
   fs::remove(wav);
 }

@@ -13,6 +13,7 @@
 
 #include "audio/audio_decoder.h"
 #include "stream/broadcast_session.h"
+#include "stream/loudness_envelope.h"
 #include "stream/speech_track.h"
 #include "test_util.h"
 
@@ -80,38 +81,6 @@ std::string TempFlv(const std::string& tag) {
       .string();
 }
 
-// Correlation of two level envelopes at the best lag in [0, max_lag] blocks (b delayed).
-double BestCorrelation(const std::vector<float>& a, const std::vector<float>& b, size_t max_lag) {
-  double best = -1;
-  for (size_t lag = 0; lag <= max_lag && lag < b.size(); ++lag) {
-    const size_t n = std::min(a.size(), b.size() - lag);
-    double ma = 0, mb = 0;
-    for (size_t i = 0; i < n; ++i) {
-      ma += a[i];
-      mb += b[i + lag];
-    }
-    ma /= double(n);
-    mb /= double(n);
-    double sab = 0, saa = 0, sbb = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const double x = a[i] - ma, y = b[i + lag] - mb;
-      sab += x * y;
-      saa += x * x;
-      sbb += y * y;
-    }
-    if (saa > 0 && sbb > 0) best = std::max(best, sab / std::sqrt(saa * sbb));
-  }
-  return best;
-}
-
-std::vector<float> Levels(const std::vector<float>& samples, size_t block) {
-  std::vector<float> out;
-  for (size_t i = 0; i + block <= samples.size(); i += block) {
-    out.push_back(SpeechLevel(std::span<const float>(samples.data() + i, block)));
-  }
-  return out;
-}
-
 TEST(BroadcastLiveInputTest, LiveSpeechPushedInRealTimeIsWhatTheStreamCarries) {
   auto clip = audio::DecodeFile(voxgate::testing::DevSetUtterance("1688-142285", 0), {});
   ASSERT_TRUE(clip.ok()) << clip.status().ToString();
@@ -148,9 +117,9 @@ TEST(BroadcastLiveInputTest, LiveSpeechPushedInRealTimeIsWhatTheStreamCarries) {
   std::filesystem::remove(wav);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   const std::vector<float> sent =
-      Levels(std::vector<float>(clip->samples.begin(), clip->samples.begin() + n), 1600);
-  const std::vector<float> got = Levels(back->samples, 1600);  // 100 ms blocks
-  const double r = BestCorrelation(sent, got, 15);
+      voxgate::testing::Levels(std::span<const float>(clip->samples.data(), n), 1600);
+  const std::vector<float> got = voxgate::testing::Levels(back->samples, 1600);  // 100 ms blocks
+  const double r = voxgate::testing::BestCorrelation(sent, got, 15);
   EXPECT_GT(r, 0.8) << "envelope correlation " << r << " underruns " << st.live_underruns;
   std::filesystem::remove(path);
 }
