@@ -25,6 +25,20 @@ void HttpMetrics::RecordRequest(std::string_view route, std::string_view method,
                                 double duration_s) {
   requests_.WithLabels({route, method, std::to_string(status)}).Increment();
   duration_.WithLabels({route}).Observe(duration_s);
+  total_requests_.fetch_add(1, std::memory_order_relaxed);
+  if (status >= 500) total_errors_.fetch_add(1, std::memory_order_relaxed);
+  total_duration_s_.fetch_add(duration_s, std::memory_order_relaxed);
+}
+
+HttpMetrics::Totals HttpMetrics::totals() const {
+  Totals t;
+  t.requests = total_requests_.load(std::memory_order_relaxed);
+  t.errors = total_errors_.load(std::memory_order_relaxed);
+  if (t.requests > 0) {
+    t.mean_duration_s =
+        total_duration_s_.load(std::memory_order_relaxed) / static_cast<double>(t.requests);
+  }
+  return t;
 }
 
 void HttpMetrics::ProtocolError(std::string_view reason) {

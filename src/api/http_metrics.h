@@ -7,8 +7,12 @@
 //                                                       body_too_large, header_timeout,
 //                                                       body_timeout, tls_handshake
 // Route labels are route patterns (or "unmatched"), never raw paths, so cardinality stays bounded.
+// Besides the families it keeps plain totals (Totals) for the node's own cluster entry, which
+// would otherwise have to sum every label set on each heartbeat.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <string_view>
 
 #include "metrics/registry.h"
@@ -25,12 +29,22 @@ class HttpMetrics {
   metrics::Gauge& open_connections() { return open_connections_; }
   metrics::Counter& rejected_connections() { return rejected_connections_; }
 
+  struct Totals {
+    int64_t requests = 0;        // answered requests
+    int64_t errors = 0;          // of which answered with a 5xx status
+    double mean_duration_s = 0;  // mean time to a response, seconds (0 before any)
+  };
+  Totals totals() const;
+
  private:
   metrics::Family<metrics::Counter>& requests_;
   metrics::Family<metrics::Histogram>& duration_;
   metrics::Family<metrics::Counter>& protocol_errors_;
   metrics::Gauge& open_connections_;
   metrics::Counter& rejected_connections_;
+  std::atomic<int64_t> total_requests_{0};
+  std::atomic<int64_t> total_errors_{0};
+  std::atomic<double> total_duration_s_{0.0};
 };
 
 }  // namespace voxgate::api

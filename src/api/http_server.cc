@@ -945,6 +945,8 @@ size_t HttpServer::open_connections() const {
   return core_->sessions.size();
 }
 
+HttpMetrics::Totals HttpServer::request_totals() const { return core_->metrics.totals(); }
+
 Status HttpServer::Start() {
   if (started_) return InvalidArgumentError("the server is already started");
   const HttpServerConfig& config = core_->config;

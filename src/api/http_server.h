@@ -23,6 +23,7 @@
 
 #include "api/api_key_manager.h"
 #include "api/health_registry.h"
+#include "api/http_metrics.h"
 #include "api/http_server_config.h"
 #include "api/rate_limiter.h"
 #include "api/router.h"
@@ -76,6 +77,8 @@ class HttpServer {
   uint16_t port() const;
   bool tls() const;
   size_t open_connections() const;
+  /// Requests answered so far, 5xx answers among them, mean response time.
+  HttpMetrics::Totals request_totals() const;
 
   /// Graceful stop: stops accepting (new connections are refused), closes idle keep-alive
   /// connections, lets in-flight requests finish and answers them with "Connection: close" for

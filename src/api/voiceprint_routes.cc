@@ -164,15 +164,16 @@ struct Api {
     if (node_id.empty() || node_id.ends_with(":0")) {
       node_id = node_id.substr(0, node_id.rfind(':')) + ":" + std::to_string(port);
     }
+    const HttpMetrics::Totals totals = server->request_totals();
     return {{"node_id", node_id},
             {"host", node.host},
             {"port", port},
             {"weight", node.weight},
             {"is_healthy", healthy},
             {"active_connections", server->open_connections()},
-            {"total_requests", 0},
-            {"error_count", 0},
-            {"avg_response_time", 0.0},
+            {"total_requests", totals.requests},
+            {"error_count", totals.errors},
+            {"avg_response_time", totals.mean_duration_s},
             {"last_health_check", Iso8601Utc()},
             {"metadata", {{"role", "voiceprint"}, {"started_at", Iso8601Utc(started)}}}};
   }
@@ -463,8 +464,12 @@ struct Api {
                 {"inference_queue_depth", pool->queue_depth()},
                 {"inference_busy_workers", pool->busy_workers()},
                 {"inference_workers", pool->config().threads}};
-    json cluster{
-        {"mode", "single"}, {"total_nodes", 1}, {"healthy_nodes", 1}, {"node_id", node.node_id}};
+    // In a cluster the node counts live in the registry (GET /api/v1/cluster/status).
+    json cluster = node.standalone ? json{{"mode", "single"},
+                                          {"total_nodes", 1},
+                                          {"healthy_nodes", 1},
+                                          {"node_id", node.node_id}}
+                                   : json{{"mode", "cluster"}, {"node_id", node.node_id}};
     responder.SendJson(
         200,
         {{"success", true},
@@ -541,6 +546,7 @@ Status AddVoiceprintRoutes(HttpServer& server, std::shared_ptr<VoiceprintService
       {Method::kGet, v1 + "/cluster/nodes", Access::kClient, &Api::ClusterNodes},
   };
   for (const Spec& s : specs) {
+    if (!api->node.standalone && s.pattern.starts_with(v1 + "/cluster/")) continue;
     VOXGATE_RETURN_IF_ERROR(server.Route(s.method, s.pattern, s.access, bind(s.fn)));
   }
   return Status::Ok();

@@ -12,12 +12,15 @@
 
 namespace voxgate::api {
 
-/// This process as a cluster node (until the scale-out issue, the cluster is this node).
+/// This process as a node. On one box the cluster is this node and these routes answer
+/// /api/v1/cluster/{status,nodes} themselves; a node that joined a cluster sets `standalone` to
+/// false and app/cluster_routes.h answers them from the Redis registry instead.
 struct NodeInfo {
   std::string node_id;
   std::string host;
   int port = 0;
   int weight = 1;
+  bool standalone = true;
 };
 
 /// Adds the routes to `server` (before Start). The service and pool must outlive the server.

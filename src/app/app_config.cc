@@ -50,6 +50,7 @@ Status AppConfig::Load(const ConfigNode& root) {
   VOXGATE_RETURN_IF_ERROR(events.Load(root.Child("events")));
   VOXGATE_RETURN_IF_ERROR(aggregator.Load(root.Child("events").Child("aggregator")));
   VOXGATE_RETURN_IF_ERROR(broadcasts.Load(root.Child("broadcasts")));
+  VOXGATE_RETURN_IF_ERROR(cluster.Load(root.Child("cluster")));
   return Status::Ok();
 }
 
@@ -71,6 +72,7 @@ Status AppConfig::Finalize() {
   VOXGATE_RETURN_IF_ERROR(calls.Validate().WithContext("calls"));
   VOXGATE_RETURN_IF_ERROR(broadcasts.Validate().WithContext("broadcasts"));
   VOXGATE_RETURN_IF_ERROR(webhooks.Validate().WithContext("webhooks"));
+  VOXGATE_RETURN_IF_ERROR(cluster.Validate().WithContext("cluster"));
   if (events_backend != "auto" && events_backend != "inprocess" && events_backend != "redis") {
     return InvalidArgumentError("events.backend must be auto, inprocess or redis, not '" +
                                 events_backend + "'");
@@ -86,18 +88,31 @@ std::string AppConfig::ToString() const {
   return fmt::format(
       "profile={} data_dir={} node_id={} log.level={}\n  server: {}\n  inference: {}"
       "\n  model: {}\n  service: {}\n  store: {}\n  live: {}\n  sip: {}\n  calls: {}\n  webhooks: "
-      "{}\n  broadcasts: {}",
+      "{}\n  broadcasts: {}\n  cluster: {}",
       profile, data_dir, node_id, log_level, server.ToString(), inference.ToString(),
       model.ToString(), service.ToString(), store.ToString(), live.ToString(), sip.ToString(),
-      calls.ToString(), webhooks.ToString(), broadcasts.ToString());
+      calls.ToString(), webhooks.ToString(), broadcasts.ToString(), cluster.ToString());
+}
+
+// A Redis for the cluster exists when the store itself is in Redis (redis, tiered) or when
+// $VOXGATE_REDIS_URL names one next to PostgreSQL; the default URL alone does not make one.
+std::string AppConfig::ClusterRedisUrl() const {
+  const std::string& b = store.backend;
+  if (b == "redis" || b == "tiered") return store.redis.ResolvedUrl();
+  const char* env = std::getenv(store.redis.url_env.c_str());
+  return env != nullptr ? env : "";
 }
 
 bool AppConfig::UseRedisEvents() const {
   if (events_backend != "auto") return events_backend == "redis";
   const std::string& b = store.backend;
   if (b != "redis" && b != "postgres" && b != "tiered") return false;  // one box: in process
-  const char* env = std::getenv(store.redis.url_env.c_str());
-  return (env != nullptr && *env != '\0') || b == "redis" || b == "tiered";
+  return !ClusterRedisUrl().empty();
+}
+
+bool AppConfig::JoinsCluster() const {
+  if (cluster.enabled == "on") return true;
+  return cluster.ShouldJoin(store.backend, ClusterRedisUrl());
 }
 
 Result<ConfigNode> LoadConfigFile(const std::string& path) {

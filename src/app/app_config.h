@@ -14,6 +14,7 @@
 #include "api/voiceprint_service.h"
 #include "app/broadcast_manager.h"
 #include "app/live_stack.h"
+#include "cluster/cluster_config.h"
 #include "common/config_node.h"
 #include "store/store_config.h"
 #include "telephony/call_manager.h"
@@ -43,7 +44,13 @@ struct AppConfig {
   analytics::ClusterAggregatorConfig aggregator;  // events.aggregator.*
   /// Whether `voxgate serve` uses the Redis Streams event bus (see events_backend).
   bool UseRedisEvents() const;
-  BroadcastsConfig broadcasts;  // live RTMP broadcasts over the REST API
+  BroadcastsConfig broadcasts;     // live RTMP broadcasts over the REST API
+  cluster::ClusterConfig cluster;  // cluster membership (joins when the store is shared)
+  /// Whether `voxgate serve` registers in the cluster (see ClusterConfig::ShouldJoin).
+  bool JoinsCluster() const;
+  /// The Redis URL the cluster shares: the store's for backends redis and tiered, else
+  /// $VOXGATE_REDIS_URL; empty when there is none.
+  std::string ClusterRedisUrl() const;
 
   /// Reads every section; errors name the key. Does not validate.
   Status Load(const ConfigNode& root);

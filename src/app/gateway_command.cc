@@ -94,9 +94,10 @@ int RunGateway(const GatewayOptions& options) {
   s = (*proxy)->Start();
   if (!s.ok()) return Fail(s);
   spdlog::info("gateway starting: {}", config.ToString());
-  std::cout << fmt::format("voxgate: gateway listening on {}:{} ({}, {} nodes)", config.host,
-                           (*proxy)->port(), config.strategy,
-                           (*proxy)->balancer().Snapshot().size())
+  spdlog::info("gateway: {} with {} nodes", config.strategy,
+               (*proxy)->balancer().Snapshot().size());
+  // The same line as `voxgate serve` prints, for scripts that wait for it.
+  std::cout << fmt::format("voxgate: listening on {}:{}", config.host, (*proxy)->port())
             << std::endl;
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -18,9 +18,12 @@
 #include "api/voiceprint_routes.h"
 #include "api/voiceprint_service.h"
 #include "app/app_config.h"
+#include "app/cluster_routes.h"
 #include "app/commands.h"
 #include "app/live_stack.h"
 #include "app/model_loader.h"
+#include "cluster/node_info.h"
+#include "cluster/node_registry.h"
 #include "common/logging.h"
 #include "metrics/registry.h"
 #include "telephony/call_manager.h"
@@ -58,6 +61,42 @@ std::string Hostname() {
   char buf[256] = {0};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
   return buf;
+}
+
+RedisClientOptions RedisOptions(const store::RedisConfig& config, std::string url) {
+  RedisClientOptions o;
+  o.url = std::move(url);
+  o.connect_timeout_ms = config.connect_timeout_ms;
+  o.command_timeout_ms = config.command_timeout_ms;
+  return o;
+}
+
+// What this node's registry entry says, refreshed on every heartbeat: where it is reached, its
+// weight, whether its store answers, and its request counters.
+cluster::NodeInfo SelfEntry(const AppConfig& config, const std::string& node_id,
+                            const api::HttpServer& server, store::VoiceprintStore& store,
+                            int64_t started_ms) {
+  cluster::NodeInfo n;
+  n.node_id = node_id;
+  n.host = config.cluster.advertise_host;
+  if (n.host.empty()) {
+    const std::string& h = config.server.host;
+    n.host = (h.empty() || h == "0.0.0.0" || h == "::") ? "127.0.0.1" : h;
+  }
+  n.port = config.cluster.advertise_port > 0 ? config.cluster.advertise_port : server.port();
+  n.weight = config.cluster.weight;
+  n.is_healthy = store.Ping().ok();
+  n.active_connections = static_cast<int64_t>(server.open_connections());
+  const api::HttpMetrics::Totals totals = server.request_totals();
+  n.total_requests = totals.requests;
+  n.error_count = totals.errors;
+  n.avg_response_time = totals.mean_duration_s;
+  n.last_health_check_ms = cluster::UnixNowMs();
+  n.metadata = {{"role", "voiceprint"},
+                {"version", VOXGATE_VERSION},
+                {"started_at", cluster::IsoUtcFromMs(started_ms)}};
+  for (const auto& [k, v] : config.cluster.metadata) n.metadata[k] = v;
+  return n;
 }
 
 }  // namespace
@@ -112,8 +151,20 @@ int RunServe(const ServeOptions& options) {
   }
   api::HttpServer server(config.server, server_options);
 
-  api::NodeInfo node{config.node_id, config.server.host, config.server.port, 1};
+  api::NodeInfo node{config.node_id, config.server.host, config.server.port, config.cluster.weight};
   if (node.node_id.empty()) node.node_id = fmt::format("{}:{}", Hostname(), config.server.port);
+  // Cluster membership: the node's entry in the Redis registry, kept alive by a heartbeat while
+  // it serves; the gateway reads the registry to find it.
+  std::shared_ptr<cluster::NodeRegistry> node_registry;
+  if (config.JoinsCluster()) {
+    std::string url = config.ClusterRedisUrl();
+    if (url.empty()) url = config.store.redis.ResolvedUrl();  // cluster.enabled: on
+    auto client = RedisClient::Create(RedisOptions(config.store.redis, url));
+    if (!client.ok()) return Fail(client.status().WithContext("joining the cluster"));
+    node_registry = std::make_shared<cluster::NodeRegistry>(
+        std::shared_ptr<RedisClient>(std::move(*client)), config.store.redis.key_prefix);
+    node.standalone = false;
+  }
   // Events: Redis Streams in a cluster (every node sees every node's events; the aggregators
   // share the stream through a consumer group), in process on one box.
   std::shared_ptr<analytics::RedisStreamsEventBus> cluster_bus;
@@ -121,10 +172,8 @@ int RunServe(const ServeOptions& options) {
   if (config.UseRedisEvents()) {
     analytics::RedisEventBusConfig events = config.events;
     if (events.node_id.empty()) events.node_id = node.node_id;
-    RedisClientOptions redis;
-    redis.url = config.store.redis.ResolvedUrl();
-    redis.connect_timeout_ms = config.store.redis.connect_timeout_ms;
-    redis.command_timeout_ms = config.store.redis.command_timeout_ms;
+    const RedisClientOptions redis =
+        RedisOptions(config.store.redis, config.store.redis.ResolvedUrl());
     auto client = RedisClient::Create(redis);
     if (!client.ok()) return Fail(client.status().WithContext("events"));
     auto bus = analytics::RedisStreamsEventBus::Create(events, std::move(*client), registry);
@@ -141,6 +190,7 @@ int RunServe(const ServeOptions& options) {
   if (!live.ok()) return Fail(live.status().WithContext("live sessions"));
   s = api::AddVoiceprintRoutes(server, shared_service, pool, node);
   if (s.ok()) s = (*live)->AddRoutes(server);
+  if (s.ok() && node_registry) s = AddClusterRoutes(server, node_registry);
   std::unique_ptr<BroadcastManager> broadcasts;
   if (s.ok() && config.broadcasts.enabled) {
     broadcasts =
@@ -205,6 +255,19 @@ int RunServe(const ServeOptions& options) {
     std::cout << fmt::format("voxgate: SIP on {}:{}", config.sip.bind_address, sip->port())
               << std::endl;
   }
+  if (node_registry) {
+    // With port 0 the id names the port actually bound.
+    std::string node_id = node.node_id;
+    if (node_id.ends_with(":0")) node_id = fmt::format("{}:{}", Hostname(), server.port());
+    const int64_t started_ms = cluster::UnixNowMs();
+    s = node_registry->StartHeartbeat(
+        [&config, node_id, &server, shared_store, started_ms] {
+          return SelfEntry(config, node_id, server, *shared_store, started_ms);
+        },
+        config.cluster.heartbeat_interval_ms, config.cluster.node_ttl_ms);
+    if (!s.ok()) return Fail(s.WithContext("joining the cluster"));
+    spdlog::info("cluster: node {} registered ({})", node_id, config.cluster.ToString());
+  }
   spdlog::info("listening on {}://{}:{}", server.tls() ? "https" : "http", config.server.host,
                server.port());
   std::cout << fmt::format("voxgate: listening on {}:{}", config.server.host, server.port())
@@ -213,6 +276,8 @@ int RunServe(const ServeOptions& options) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {}: finishing in-flight requests", sig);
+  // Leave the registry first so that gateways stop sending new requests here.
+  if (node_registry) node_registry->StopHeartbeat(/*deregister=*/true);
   if (sip) sip->Stop();  // BYE on every call; the manager then finishes their sessions
   if (calls) calls->Stop();
   server.Shutdown(std::chrono::seconds(10));

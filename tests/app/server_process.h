@@ -118,6 +118,9 @@ class ServerProcess {
     bool rate_limit = false;  // false: VOXGATE_SERVER_RATE_LIMIT_ENABLED=false
     std::vector<std::pair<std::string, std::string>> env = {};  // extra variables, set last
     std::vector<std::string> extra_args = {};
+    /// Non-empty: run `voxgate <command...>` instead of `voxgate serve --config ... --port 0
+    /// --data-dir ...` (e.g. {"gateway", "--port", "0"}); it must print the same listening line.
+    std::vector<std::string> command = {};
     std::chrono::milliseconds start_timeout{60000};
   };
 
@@ -146,7 +149,12 @@ class ServerProcess {
     std::vector<std::string> args = {
         VoxgateBinary(), "serve", "--config",   RepoPath("config/voxgate.yaml"),
         "--port",        "0",     "--data-dir", options_.data_dir};
-    if (options_.dev) args.push_back("--dev");
+    if (!options_.command.empty()) {
+      args = {VoxgateBinary()};
+      args.insert(args.end(), options_.command.begin(), options_.command.end());
+    } else if (options_.dev) {
+      args.push_back("--dev");
+    }
     for (const auto& a : options_.extra_args) args.push_back(a);
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e) {
