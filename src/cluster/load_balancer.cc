@@ -56,6 +56,19 @@ void LoadBalancer::Merge(const NodeInfo& node, Entry* e) {
   e->info.last_health_check_ms = std::max(e->info.last_health_check_ms, node.last_health_check_ms);
 }
 
+LoadBalancer::Entry LoadBalancer::NewEntry(const NodeInfo& node) {
+  Entry e;
+  e.info = node;
+  e.info.weight = std::max(1, node.weight);
+  // The counters are this balancer's own: what a node reports about itself in the registry (its
+  // open connections include other gateways' and the health checks') must not skew the strategies.
+  e.info.active_connections = 0;
+  e.info.total_requests = 0;
+  e.info.error_count = 0;
+  e.info.avg_response_time = 0.0;
+  return e;
+}
+
 void LoadBalancer::SetNodes(const std::vector<NodeInfo>& nodes) {
   std::lock_guard lock(mu_);
   std::vector<Entry> next;
@@ -65,10 +78,7 @@ void LoadBalancer::SetNodes(const std::vector<NodeInfo>& nodes) {
       next.push_back(*old);
       Merge(n, &next.back());
     } else {
-      Entry e;
-      e.info = n;
-      e.info.weight = std::max(1, n.weight);
-      next.push_back(std::move(e));
+      next.push_back(NewEntry(n));
     }
   }
   entries_ = std::move(next);
@@ -80,10 +90,7 @@ void LoadBalancer::Upsert(const NodeInfo& node) {
     Merge(node, old);
     return;
   }
-  Entry e;
-  e.info = node;
-  e.info.weight = std::max(1, node.weight);
-  entries_.push_back(std::move(e));
+  entries_.push_back(NewEntry(node));
 }
 
 bool LoadBalancer::SetHealthy(std::string_view node_id, bool healthy, int64_t checked_at_ms) {
@@ -115,16 +122,25 @@ std::optional<NodeInfo> LoadBalancer::Pick(const std::vector<std::string>& exclu
   const size_t n = candidates.size();
   size_t chosen = candidates[0];
 
-  // Ties in the "least" strategies go round-robin from the cursor, so equal nodes share the load.
+  // Ties in the "least" strategies take turns among the tied nodes only, so equal nodes share
+  // the load evenly even while another node is out of the running.
   auto least = [&](auto score) {
-    const size_t start = cursor_++ % n;
     double best = std::numeric_limits<double>::infinity();
-    for (size_t k = 0; k < n; ++k) {
-      const size_t i = candidates[(start + k) % n];
+    size_t tied = 0;
+    for (size_t i : candidates) {
       const double s = score(entries_[i]);
       if (s < best) {
         best = s;
+        tied = 1;
+      } else if (s == best) {
+        ++tied;
+      }
+    }
+    size_t turn = cursor_++ % tied;
+    for (size_t i : candidates) {
+      if (score(entries_[i]) == best && turn-- == 0) {
         chosen = i;
+        break;
       }
     }
   };

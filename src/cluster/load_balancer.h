@@ -49,7 +49,9 @@ class LoadBalancer {
 
   /// Replaces the node set. Counters and health of nodes that stay (same node_id) are kept, so a
   /// periodic refresh from the registry does not reset them; new nodes start healthy unless
-  /// `is_healthy` is false; the other fields (host, port, weight, metadata) are taken as given.
+  /// `is_healthy` is false; the other fields (host, port, weight, metadata) are taken as given, and
+  /// the counters (in flight, totals, errors, response time) start at zero: they are the
+  /// balancer's own, never the node's self-reported figures.
   void SetNodes(const std::vector<NodeInfo>& nodes);
   /// Adds or updates one node (same rules as SetNodes for a node that stays).
   void Upsert(const NodeInfo& node);
@@ -84,6 +86,7 @@ class LoadBalancer {
     double total_time_s = 0.0;
     int64_t timed_requests = 0;
   };
+  static Entry NewEntry(const NodeInfo& node);  // counters start at zero
   Entry* Find(std::string_view node_id);
   void Merge(const NodeInfo& node, Entry* existing);
 

@@ -129,6 +129,30 @@ TEST(LoadBalancerTest, LeastConnectionsAvoidsBusyNodes) {
   EXPECT_EQ(PickId(lb), "a");
 }
 
+TEST(LoadBalancerTest, LeastConnectionsTiesShareTheLoadEvenly) {
+  LoadBalancer lb(Strategy::kLeastConnections);
+  lb.SetNodes({Node("a"), Node("b"), Node("c")});
+  EXPECT_EQ(PickId(lb), "a");  // held: "a" stays busy
+  // b and c tie at zero in flight: they alternate, whatever the cursor skipped over.
+  const std::string seq = Sequence(lb, 12);
+  EXPECT_TRUE(seq == "bcbcbcbcbcbc" || seq == "cbcbcbcbcbcb") << seq;
+}
+
+TEST(LoadBalancerTest, CountersAreTheBalancersOwnNotTheNodesReport) {
+  LoadBalancer lb(Strategy::kLeastConnections);
+  NodeInfo busy = Node("a");
+  busy.active_connections = 7;  // as a node's registry entry reports its own open connections
+  busy.total_requests = 1000;
+  busy.avg_response_time = 0.5;
+  lb.SetNodes({busy, Node("b")});
+  for (const auto& n : lb.Snapshot()) {
+    EXPECT_EQ(n.active_connections, 0) << n.node_id;
+    EXPECT_EQ(n.total_requests, 0) << n.node_id;
+    EXPECT_EQ(n.avg_response_time, 0.0) << n.node_id;
+  }
+  EXPECT_EQ(PickId(lb), "a");  // both idle as far as this balancer knows: in turn from the first
+}
+
 TEST(LoadBalancerTest, LeastResponseTimePrefersTheFastNode) {
   LoadBalancer lb(Strategy::kLeastResponseTime);
   lb.SetNodes({Node("fast"), Node("slow")});
