@@ -354,8 +354,6 @@ TEST_F(RedisStreamsEventBusTest, AggregatorStatisticsAcrossNodesAreExact) {
 }
 
 // `voxgate events tail` is another process reading what this one published.
-// DISABLED until they have run once against a built binary (the binary could not be built in
-// time on the shared machine); enable with --gtest_also_run_disabled_tests.
 class EventsTailTest : public RedisStreamsEventBusTest {};
 
 std::vector<nlohmann::json> JsonLines(const std::string& out) {
@@ -369,7 +367,7 @@ std::vector<nlohmann::json> JsonLines(const std::string& out) {
   return lines;
 }
 
-TEST_F(EventsTailTest, DISABLED_PrintsPublishedEventsFromTheStart) {
+TEST_F(EventsTailTest, PrintsPublishedEventsFromTheStart) {
   auto a = Bus(Config("node-a"));
   ASSERT_TRUE(a);
   a->Publish(Make("session.started", 1));
@@ -392,7 +390,7 @@ TEST_F(EventsTailTest, DISABLED_PrintsPublishedEventsFromTheStart) {
   EXPECT_EQ(lines[1]["data"]["n"], 4);
 }
 
-TEST_F(EventsTailTest, DISABLED_FollowsNewEvents) {
+TEST_F(EventsTailTest, FollowsNewEvents) {
   auto a = Bus(Config("node-a"));
   ASSERT_TRUE(a);
   a->Publish(Make("session.old", 0));  // before the tail starts: not printed
@@ -421,7 +419,7 @@ TEST_F(EventsTailTest, DISABLED_FollowsNewEvents) {
   }
 }
 
-TEST(EventsTailErrorTest, DISABLED_UnreachableRedisFailsWithoutPrintingThePassword) {
+TEST(EventsTailErrorTest, UnreachableRedisFailsWithoutPrintingThePassword) {
   RedisServer unused;  // only for a free port nobody listens on
   const std::string url = "redis://:s3cretpw@127.0.0.1:" + std::to_string(unused.port()) + "/0";
   auto r = voxgate::testing::RunVoxgate({"events", "tail", "--count", "1"},
