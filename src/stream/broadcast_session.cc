@@ -117,17 +117,19 @@ struct BroadcastSession::Impl {
   std::shared_ptr<audio::SpeechSynth> synth;  // null until the first Say()
   std::mutex synth_mu;
 
-  // renderer -> media: drawn pictures; media -> renderer: free ones.
+  // One pool of pictures travels renderer -> media (ready) -> output (an item) and back to the
+  // renderer, without being copied on the way: from the output thread once encoded
+  // (pictures_returned), from the media thread when dropped or not queued (pictures_free). Two
+  // return rings because each ring has one producer.
   std::vector<Picture> pictures;
-  std::unique_ptr<audio::SpscRing<int>> pictures_free, pictures_ready;
-  // media -> output: items; output -> media: free audio chunks and video frames.
+  std::unique_ptr<audio::SpscRing<int>> pictures_free, pictures_returned, pictures_ready;
+  // media -> output: items; output -> media: free audio chunks.
   std::vector<std::vector<float>> chunks;
-  std::vector<std::vector<uint8_t>> frames;
   std::unique_ptr<audio::SpscRing<OutItem>> items;
-  std::unique_ptr<audio::SpscRing<int>> chunks_free, frames_free;
-  // Media thread only: a slot taken from a free ring whose item could not be queued. Kept for the
-  // next chunk/picture, because only the output thread may push into the free rings (SPSC).
-  int spare_chunk = -1, spare_frame = -1;
+  std::unique_ptr<audio::SpscRing<int>> chunks_free;
+  // Media thread only: a chunk taken from the free ring whose item could not be queued. Kept for
+  // the next chunk, because only the output thread may push into chunks_free (SPSC).
+  int spare_chunk = -1;
 
   AvSyncClock clock{16000, 25};  // media thread only; mirrored into the atomics below
   std::atomic<int64_t> audio_samples{0}, frames_sent{0}, frames_dropped{0}, frames_repeated{0};
@@ -146,9 +148,14 @@ struct BroadcastSession::Impl {
   std::mutex inputs_mu;              // serialises writers of `inputs`
   std::atomic<float> live_level{0};  // level of the last mixed chunk (media -> renderer)
   std::atomic<std::shared_ptr<const std::string>> name;  // the card's name (any -> renderer)
-  // External pictures: the newest one, copied in by PushVideoFrame and out by the renderer.
+  // External pictures: PushVideoFrame copies the newest into external_frame; the renderer swaps
+  // that buffer into a picture (no second copy) or, when none came since, copies the picture that
+  // holds the newest (external_last_slot: only the renderer writes pictures, so reading it there
+  // is safe even while the output thread encodes it).
   std::mutex external_mu;
   std::vector<uint8_t> external_frame;  // GUARDED_BY(external_mu); empty until the first
+  bool external_fresh = false;          // GUARDED_BY(external_mu): not yet in a picture
+  int external_last_slot = -1;          // renderer only
   std::atomic<int64_t> external_frames{0};
 
   std::thread render_thread, media_thread, output_thread;
@@ -173,8 +180,9 @@ struct BroadcastSession::Impl {
   void RenderLoop();
   void MediaLoop();
   void OutputLoop();
-  // Media thread: queues a picture (or a repeat) for slot `index`; false when the queue is full.
-  void SendVideo(const Picture* picture, int64_t index);
+  // Media thread: queues picture `slot` (-1: a repeat) for video slot `index`; when the queue is
+  // full the picture goes back to the renderer and counts as a queue drop.
+  void SendVideo(int slot, int64_t index);
   // Media thread: adds the live inputs into `chunk`, limits it to -1..1 and updates live_level.
   void MixLive(const Inputs& live, std::span<float> chunk);
   std::vector<float> scratch;  // media thread: a chunk for when no output slot was free
@@ -189,17 +197,30 @@ void BroadcastSession::Impl::RenderLoop() {
     // slow renderer into repeats instead of a growing delay).
     next = std::max(next, frames_sent.load(std::memory_order_acquire));
     int slot;
-    if (!pictures_free->TryPop(slot)) {
+    // Never more than render_ahead_frames drawn and waiting: new speech starts after them.
+    if (pictures_ready->size() >= static_cast<size_t>(config.render_ahead_frames) ||
+        (!pictures_free->TryPop(slot) && !pictures_returned->TryPop(slot))) {
       SleepBriefly();
       continue;
     }
     Picture& p = pictures[slot];
     if (config.video_source == "external") {
-      std::lock_guard lock(external_mu);
-      if (external_frame.size() == p.bgra.size()) {
-        std::memcpy(p.bgra.data(), external_frame.data(), p.bgra.size());
-      } else {
-        std::fill(p.bgra.begin(), p.bgra.end(), uint8_t{0});
+      bool swapped = false;
+      {
+        std::lock_guard lock(external_mu);
+        if (external_fresh && external_frame.size() == p.bgra.size()) {
+          p.bgra.swap(external_frame);  // external_frame is overwritten whole by the next push
+          external_fresh = false;
+          swapped = true;
+        }
+      }
+      if (swapped) {
+        external_last_slot = slot;
+      } else if (external_last_slot < 0) {
+        std::fill(p.bgra.begin(), p.bgra.end(), uint8_t{0});  // black until the first picture
+      } else if (external_last_slot != slot) {
+        const auto& newest = pictures[external_last_slot].bgra;
+        std::memcpy(p.bgra.data(), newest.data(), p.bgra.size());
       }
     } else {
       const int64_t sample = next * config.audio_rate_hz / out.fps;
@@ -225,28 +246,14 @@ void BroadcastSession::Impl::RenderLoop() {
   }
 }
 
-void BroadcastSession::Impl::SendVideo(const Picture* picture, int64_t index) {
+void BroadcastSession::Impl::SendVideo(int slot, int64_t index) {
   OutItem item;
   item.position = index;
-  item.kind = OutItem::Kind::kRepeat;
-  int slot;
-  if (picture != nullptr) {
-    bool have_slot = TakeSlot(*frames_free, &spare_frame, &slot);
-    while (!have_slot && !config.realtime && !stop.load()) {  // flat out: wait for the encoder
-      SleepBriefly();
-      have_slot = TakeSlot(*frames_free, &spare_frame, &slot);
-    }
-    if (have_slot) {
-      std::memcpy(frames[slot].data(), picture->bgra.data(), picture->bgra.size());
-      item.kind = OutItem::Kind::kVideo;
-      item.slot = slot;
-    } else {
-      queue_drops.fetch_add(1);  // a second of pictures is already waiting: the slot repeats
-    }
-  }
+  item.kind = slot >= 0 ? OutItem::Kind::kVideo : OutItem::Kind::kRepeat;
+  item.slot = slot;
   while (!items->TryPush(item)) {
     if (config.realtime || stop.load()) {
-      if (item.slot >= 0) spare_frame = item.slot;  // reused for the next picture
+      if (slot >= 0) pictures_free->TryPush(slot);  // never full: it can hold the whole pool
       queue_drops.fetch_add(1);
       return;
     }
@@ -323,13 +330,12 @@ void BroadcastSession::Impl::MediaLoop() {
         }
         case AvSyncClock::Action::kUse: {
           const int s = *ready_slot;
-          SendVideo(&pictures[s], due);
           pictures_ready->Pop();
-          pictures_free->TryPush(s);
+          SendVideo(s, due);  // the output thread returns it once encoded
           break;
         }
         case AvSyncClock::Action::kRepeat:
-          SendVideo(nullptr, due);
+          SendVideo(-1, due);
           break;
       }
       frames_sent.store(clock.frames_sent(), std::memory_order_release);
@@ -375,7 +381,7 @@ void BroadcastSession::Impl::OutputLoop() {
           v.format = VideoFrameView::Format::kBgra;
           v.width = out.width;
           v.height = out.height;
-          v.data[0] = frames[item.slot].data();
+          v.data[0] = pictures[item.slot].bgra.data();
           v.stride[0] = out.width * 4;
           s = muxer->WriteVideo(v, item.position);
           break;
@@ -387,7 +393,7 @@ void BroadcastSession::Impl::OutputLoop() {
     }
     items->Pop();
     if (item.kind == OutItem::Kind::kAudio) chunks_free->TryPush(item.slot);
-    if (item.kind == OutItem::Kind::kVideo) frames_free->TryPush(item.slot);
+    if (item.kind == OutItem::Kind::kVideo) pictures_returned->TryPush(item.slot);
     bytes_sent.store(muxer->stats().bytes_written, std::memory_order_relaxed);
     written_drift_ms.store(muxer->WrittenDriftMs(), std::memory_order_relaxed);
     if (s.ok()) continue;
@@ -430,23 +436,23 @@ Result<std::unique_ptr<BroadcastSession>> BroadcastSession::Start(
   VOXGATE_ASSIGN_OR_RETURN(m.renderer, PresenterRenderer::Create(out.width, out.height));
 
   const size_t picture_bytes = size_t(out.width) * out.height * 4;
-  m.pictures.resize(config.render_ahead_frames);
-  m.pictures_free = std::make_unique<audio::SpscRing<int>>(config.render_ahead_frames);
-  m.pictures_ready = std::make_unique<audio::SpscRing<int>>(config.render_ahead_frames);
-  for (int i = 0; i < config.render_ahead_frames; ++i) {
+  // The output queue holds output_queue_ms of audio chunks; pictures are the bulk of the memory,
+  // so at most one second of them waits for the encoder (beyond that the renderer runs out of
+  // pictures and the clock repeats slots) on top of the ones drawn ahead.
+  const int n_chunks = std::max(4, config.output_queue_ms / config.chunk_ms);
+  const int n_queued = std::clamp(out.fps * config.output_queue_ms / 1000, 4, out.fps);
+  const int n_pictures = config.render_ahead_frames + n_queued;
+  m.pictures.resize(n_pictures);
+  m.pictures_free = std::make_unique<audio::SpscRing<int>>(n_pictures);
+  m.pictures_returned = std::make_unique<audio::SpscRing<int>>(n_pictures);
+  m.pictures_ready = std::make_unique<audio::SpscRing<int>>(n_pictures);
+  for (int i = 0; i < n_pictures; ++i) {
     m.pictures[i].bgra.assign(picture_bytes, 0);
     m.pictures_free->TryPush(i);
   }
-  // The output queue holds output_queue_ms of audio chunks; pictures are the bulk of the memory,
-  // so at most one second of them is buffered (beyond that a slot goes as a repeat).
-  const int n_chunks = std::max(4, config.output_queue_ms / config.chunk_ms);
-  const int n_frames = std::clamp(out.fps * config.output_queue_ms / 1000, 4, out.fps);
   m.chunks.assign(n_chunks, std::vector<float>(m.chunk_samples));
-  m.frames.assign(n_frames, std::vector<uint8_t>(picture_bytes));
   m.chunks_free = std::make_unique<audio::SpscRing<int>>(n_chunks);
-  m.frames_free = std::make_unique<audio::SpscRing<int>>(n_frames);
   for (int i = 0; i < n_chunks; ++i) m.chunks_free->TryPush(i);
-  for (int i = 0; i < n_frames; ++i) m.frames_free->TryPush(i);
   m.items = std::make_unique<audio::SpscRing<OutItem>>(
       n_chunks + size_t(out.fps) * config.output_queue_ms / 1000 + 8);
 
@@ -536,6 +542,7 @@ Status BroadcastSession::PushVideoFrame(std::span<const uint8_t> bgra) {
   {
     std::lock_guard lock(m.external_mu);
     m.external_frame.assign(bgra.begin(), bgra.end());
+    m.external_fresh = true;
   }
   m.external_frames.fetch_add(1, std::memory_order_relaxed);
   return Status::Ok();
