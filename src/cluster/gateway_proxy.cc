@@ -87,6 +87,10 @@ Status GatewayConfig::Load(const ConfigNode& node) {
   return health.Load(node.Child("health"));
 }
 
+// Beast reads at most the free space of its buffer, and a parser moving the body out keeps that
+// small: without room reserved, a 70 KB answer took some 140 reads of 512 bytes.
+constexpr size_t kReadChunk = 64 * 1024;
+
 bool IsIdempotentMethod(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
          method == "OPTIONS" || method == "TRACE";
@@ -292,6 +296,7 @@ struct GatewayProxy::Core : std::enable_shared_from_this<GatewayProxy::Core> {
     }
     a.sent = true;
     beast::flat_buffer buffer;
+    buffer.reserve(kReadChunk);
     http::response_parser<http::string_body> parser;
     parser.body_limit(static_cast<uint64_t>(config.max_response_bytes));
     if (in.method() == http::verb::head) parser.skip(true);
@@ -408,6 +413,7 @@ struct GatewayProxy::Core : std::enable_shared_from_this<GatewayProxy::Core> {
     socket.set_option(tcp::no_delay(true), ec);
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
+    buffer.reserve(kReadChunk);
     while (!stopping.load()) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(static_cast<uint64_t>(config.max_body_bytes));
