@@ -29,4 +29,15 @@ std::string RepoPath(const std::string& name) {
 
 std::string VoxgateBinary() { return std::string(VOXGATE_BINARY_DIR) + "/voxgate"; }
 
+std::string RunCommand(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
 }  // namespace voxgate::testing

@@ -16,5 +16,7 @@ std::string DevSetUtterance(const std::string& speaker_chapter, int n);
 std::string RepoPath(const std::string& name);
 /// build/voxgate.
 std::string VoxgateBinary();
+/// What the shell command `cmd` prints on stdout ("" when it cannot be run).
+std::string RunCommand(const std::string& cmd);
 
 }  // namespace voxgate::testing

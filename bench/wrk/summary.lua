@@ -1,5 +1,6 @@
 -- wrk script: prints one JSON line with throughput, latency percentiles and errors at the end
--- (the same fields as verify.lua), for benchmarks that parse wrk's result.
+-- (bench/wrk/verify.lua loads it too), for benchmarks that parse wrk's result. Paths are from the
+-- repository root, where the benchmark scripts run wrk.
 function done(summary, latency, _)
   local e = summary.errors
   io.write(string.format(

@@ -48,13 +48,5 @@ function request()
   return requests[next_index]
 end
 
-function done(summary, latency, _)
-  local e = summary.errors
-  io.write(string.format(
-    '{"requests": %d, "duration_s": %.3f, "rps": %.3f, "p50_ms": %.3f, "p90_ms": %.3f, ' ..
-    '"p99_ms": %.3f, "max_ms": %.3f, "errors_connect": %d, "errors_read": %d, ' ..
-    '"errors_write": %d, "errors_status": %d, "errors_timeout": %d}\n',
-    summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1e3, latency:percentile(90) / 1e3, latency:percentile(99) / 1e3,
-    latency.max / 1e3, e.connect, e.read, e.write, e.status, e.timeout))
-end
+-- done(): the JSON summary line the benchmark scripts parse.
+dofile("bench/wrk/summary.lua")

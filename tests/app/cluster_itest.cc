@@ -194,36 +194,36 @@ TEST_F(ClusterTest, EveryStrategyDistributesAsSpecified) {
   // Long active-check periods: a node paused below must stay in rotation, so that what keeps
   // requests away from it is the strategy, not an ejection.
   constexpr int kSlowChecks = 10000;
+  // A fresh gateway with `strategy` and `count` sequential requests through it.
+  auto SpreadThrough = [&](const std::string& strategy, int count, int* failures) {
+    std::map<std::string, int> spread;
+    auto g = StartGateway(strategy, kSlowChecks);
+    if (!g) return spread;
+    if (!WaitUntil([&] { return AllHealthy(g->port()); }, 15s)) {
+      ADD_FAILURE() << strategy << ": the gateway never saw three healthy nodes";
+      return spread;
+    }
+    HttpClient c(g->port());
+    return Spread(c, count, failures);
+  };
   {
     SCOPED_TRACE("round_robin: in turn");
-    auto g = StartGateway("round_robin", kSlowChecks);
-    ASSERT_TRUE(g);
-    ASSERT_TRUE(WaitUntil([&] { return AllHealthy(g->port()); }, 15s));
-    HttpClient c(g->port());
     int failures = 0;
-    auto spread = Spread(c, 60, &failures);
+    auto spread = SpreadThrough("round_robin", 60, &failures);
     EXPECT_EQ(failures, 0);
     EXPECT_EQ(spread, (std::map<std::string, int>{{"node-a", 20}, {"node-b", 20}, {"node-c", 20}}));
   }
   {
     SCOPED_TRACE("weighted_round_robin: weights 1, 2, 3");
-    auto g = StartGateway("weighted_round_robin", kSlowChecks);
-    ASSERT_TRUE(g);
-    ASSERT_TRUE(WaitUntil([&] { return AllHealthy(g->port()); }, 15s));
-    HttpClient c(g->port());
     int failures = 0;
-    auto spread = Spread(c, 60, &failures);
+    auto spread = SpreadThrough("weighted_round_robin", 60, &failures);
     EXPECT_EQ(failures, 0);
     EXPECT_EQ(spread, (std::map<std::string, int>{{"node-a", 10}, {"node-b", 20}, {"node-c", 30}}));
   }
   {
     SCOPED_TRACE("random: uniform");
-    auto g = StartGateway("random", kSlowChecks);
-    ASSERT_TRUE(g);
-    ASSERT_TRUE(WaitUntil([&] { return AllHealthy(g->port()); }, 15s));
-    HttpClient c(g->port());
     int failures = 0;
-    auto spread = Spread(c, 300, &failures);
+    auto spread = SpreadThrough("random", 300, &failures);
     EXPECT_EQ(failures, 0);
     ASSERT_EQ(spread.size(), 3u);
     // 100 expected each; outside [60, 140] has a probability below 1e-5 for a uniform pick.

@@ -8,19 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
+
 namespace voxgate::stream {
 namespace {
 
-std::string RunCommand(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
+using voxgate::testing::RunCommand;
 
 // Pushes `seconds` of a 440 Hz tone at `rate` and a moving gradient into `config`.
 Status Push(AvMuxer& muxer, double seconds, int rate) {

@@ -15,16 +15,7 @@
 namespace voxgate::stream {
 namespace {
 
-std::string RunCommand(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
+using voxgate::testing::RunCommand;
 
 TEST(SpeechTrackTest, SchedulesSpeechWithCaptionsAndMouth) {
   auto synth = audio::SpeechSynth::Create({});

@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "test_util.h"
+
 namespace voxgate::testing::rtmp {
 
 namespace fs = std::filesystem;
@@ -28,16 +30,7 @@ namespace fs = std::filesystem;
 inline constexpr char kRtmpModule[] = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
 inline constexpr char kKey[] = "SECRETKEY-7f3a9c";
 
-inline std::string RunCommand(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
+using voxgate::testing::RunCommand;  // as rtmp::RunCommand for the tests using this namespace
 
 inline int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
