@@ -1,6 +1,6 @@
 // Power spectrum of a real signal through a forward FFT of power-of-two size, in double precision,
 // on KISS FFT's C++ template (kissfft.hh from libkissfft-dev, BSD-3-Clause). Private to dsp/:
-// Fbank is its only user.
+// Fbank and MeasureSignalQuality use it.
 //
 // Why double: on real speech some mel bins sit 90-120 dB below the frame's total energy (e.g.
 // LibriSpeech's empty low band after pre-emphasis), where a float32 FFT's rounding alone moves the
