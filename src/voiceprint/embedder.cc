@@ -30,6 +30,7 @@ Status EmbedderConfig::Load(const ConfigNode& node) {
   VOXGATE_RETURN_IF_ERROR(node.Get("max_speech_s", &max_speech_s));
   VOXGATE_RETURN_IF_ERROR(node.Get("window_s", &window_s));
   VOXGATE_RETURN_IF_ERROR(node.Get("window_overlap_s", &window_overlap_s));
+  VOXGATE_RETURN_IF_ERROR(node.Get("calibration", &calibration_path));
   const ConfigNode v = node.Child("vad");
   VOXGATE_RETURN_IF_ERROR(v.Get("model_path", &vad.model_path));
   VOXGATE_RETURN_IF_ERROR(v.Get("threshold", &vad.threshold));
@@ -72,7 +73,8 @@ Result<std::shared_ptr<Embedder>> Embedder::Create(const EmbedderConfig& config)
 
 const ModelInfo& Embedder::model_info() const { return model_->info(); }
 
-Result<Embedding> Embedder::Embed(const audio::AudioClip& clip) const {
+Result<std::vector<float>> Embedder::Speech(const audio::AudioClip& clip,
+                                            dsp::SignalQuality* quality) const {
   if (clip.samples.empty()) return InvalidArgumentError("empty audio");
   const int rate = model_->info().sample_rate_hz;
   audio::AudioClip resampled;
@@ -81,24 +83,33 @@ Result<Embedding> Embedder::Embed(const audio::AudioClip& clip) const {
     VOXGATE_ASSIGN_OR_RETURN(resampled, audio::ResampleClip(clip, rate));
     input = &resampled;
   }
+  // Quality over the whole recording: its pauses show the noise floor.
+  if (quality != nullptr) *quality = dsp::MeasureSignalQuality(input->samples, rate);
 
-  std::vector<float> trimmed;
-  std::span<const float> speech = input->samples;
+  std::vector<float> speech;
   if (vad_) {
     VOXGATE_ASSIGN_OR_RETURN(std::vector<dsp::SpeechSegment> segments,
                              vad_->Detect(input->samples));
     if (segments.empty()) return UnusableError("no speech detected");
-    trimmed = dsp::KeepSegments(input->samples, segments);
-    speech = trimmed;
+    speech = dsp::KeepSegments(input->samples, segments);
+  } else {
+    speech = input->samples;
   }
   if (config_.max_speech_s > 0) {
-    speech =
-        speech.first(std::min(speech.size(), static_cast<size_t>(config_.max_speech_s * rate)));
+    speech.resize(std::min(speech.size(), static_cast<size_t>(config_.max_speech_s * rate)));
   }
-  return EmbedSpeech(speech);
+  return speech;
 }
 
-Result<Embedding> Embedder::EmbedSpeech(std::span<const float> speech) const {
+Result<Embedding> Embedder::Embed(const audio::AudioClip& clip) const {
+  dsp::SignalQuality quality;
+  VOXGATE_ASSIGN_OR_RETURN(std::vector<float> speech, Speech(clip, &quality));
+  VOXGATE_ASSIGN_OR_RETURN(Embedding e, EmbedSpeech(speech, /*measure_quality=*/false));
+  e.quality = quality;
+  return e;
+}
+
+Result<Embedding> Embedder::EmbedSpeech(std::span<const float> speech, bool measure_quality) const {
   const int rate = model_->info().sample_rate_hz;
   const double speech_s = static_cast<double>(speech.size()) / rate;
   if (speech_s < config_.min_speech_s || speech.empty()) {
@@ -117,6 +128,7 @@ Result<Embedding> Embedder::EmbedSpeech(std::span<const float> speech) const {
 
   Embedding out;
   out.speech_s = speech_s;
+  if (measure_quality) out.quality = dsp::MeasureSignalQuality(speech, rate);
   out.model_id = model_->info().id;
   for (size_t start : starts) {
     const size_t len = std::min(window, speech.size() - start);

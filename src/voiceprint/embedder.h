@@ -10,6 +10,7 @@
 
 #include "audio/audio_clip.h"
 #include "common/result.h"
+#include "dsp/signal_quality.h"
 #include "dsp/silero_vad.h"
 #include "voiceprint/embedding_model.h"
 
@@ -38,6 +39,9 @@ struct EmbedderConfig {
   double max_speech_s = 0.0;      // > 0: embed only the first this-many seconds of speech
   double window_s = 10.0;         // long speech is embedded in windows of this length ...
   double window_overlap_s = 2.0;  // ... overlapping by this much, then averaged
+  // The model's calibration file (read by the service, not the Embedder): empty: beside the
+  // model (<stem>.calibration.json, uncalibrated when absent); "none": uncalibrated.
+  std::string calibration_path;
 
   Status Validate() const;
   std::string ToString() const;
@@ -48,9 +52,10 @@ struct EmbedderConfig {
 };
 
 struct Embedding {
-  std::vector<float> vector;  // L2-normalised
-  double speech_s = 0.0;      // net speech that went into it
-  std::string model_id;       // ModelInfo::id
+  std::vector<float> vector;   // L2-normalised
+  double speech_s = 0.0;       // net speech that went into it
+  std::string model_id;        // ModelInfo::id
+  dsp::SignalQuality quality;  // of the recording (Embed) or of the speech (EmbedSpeech)
 };
 
 class Embedder {
@@ -58,9 +63,14 @@ class Embedder {
   static Result<std::shared_ptr<Embedder>> Create(const EmbedderConfig& config);
 
   Result<Embedding> Embed(const audio::AudioClip& clip) const;
+  /// The speech of `clip` at the model's rate: resampled, VAD-trimmed, cut to max_speech_s.
+  /// Measures the whole recording's quality into `quality` when given. kUnusable: no speech.
+  Result<std::vector<float>> Speech(const audio::AudioClip& clip,
+                                    dsp::SignalQuality* quality = nullptr) const;
   /// Embeds samples that are already speech (trimmed by a live VAD), at the model's sample rate:
-  /// no resampling, no VAD, no max_speech_s cut; min_speech_s and the windowing apply.
-  Result<Embedding> EmbedSpeech(std::span<const float> speech) const;
+  /// no resampling, no VAD, no max_speech_s cut; min_speech_s and the windowing apply. The
+  /// quality is measured on the speech itself unless measure_quality is false.
+  Result<Embedding> EmbedSpeech(std::span<const float> speech, bool measure_quality = true) const;
   const ModelInfo& model_info() const;
   const EmbedderConfig& config() const { return config_; }
 

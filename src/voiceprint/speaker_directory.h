@@ -6,12 +6,15 @@
 // Implementations are thread-safe.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/result.h"
+#include "voiceprint/calibration.h"
+#include "voiceprint/embedder.h"
 #include "voiceprint/embedding_model.h"
 #include "voiceprint/speaker_index.h"
 
@@ -24,14 +27,38 @@ struct LiveEnrollment {
   std::vector<std::string> warnings;
 };
 
+struct JudgedMatch {
+  std::string user_id;
+  Verdict verdict;
+};
+
 class SpeakerDirectory {
  public:
   virtual ~SpeakerDirectory() = default;
 
   /// The model whose embeddings the directory holds; live embeddings must come from it.
   virtual const ModelInfo& model_info() const = 0;
-  /// The default accept threshold on cosine scores.
-  virtual double DefaultThreshold() const = 0;
+  /// The calibration every verdict goes through (score normalisation, LLR, security levels).
+  virtual const Calibration& calibration() const = 0;
+  /// The security level of requests that name none (service.security_level).
+  virtual SecurityLevel DefaultSecurityLevel() const { return SecurityLevel::kBalanced; }
+  /// A raw-cosine threshold that replaces the levels for every request (service.threshold).
+  virtual std::optional<double> FixedThreshold() const { return std::nullopt; }
+  /// The AS-Norm statistics of an active user's voiceprint ({0, 1} when unknown).
+  virtual CohortStats EnrolledStats(std::string_view user_id) const { return {}; }
+
+  // Verdicts, the same for REST requests and live sessions: ScoreUser / Search, then the
+  // calibration. `cosine_threshold` (else FixedThreshold()) replaces the level's threshold.
+  /// The verdict on `probe` against an active user's voiceprint; kNotFound as ScoreUser.
+  Result<Verdict> JudgeUser(std::string_view user_id, const ProbeEvidence& probe,
+                            SecurityLevel level,
+                            std::optional<double> cosine_threshold = std::nullopt) const;
+  /// The k best active users for `probe`, ranked by normalised score, each with its verdict.
+  std::vector<JudgedMatch> SearchJudged(
+      const ProbeEvidence& probe, size_t k, SecurityLevel level,
+      std::optional<double> cosine_threshold = std::nullopt) const;
+  /// The evidence of an embedding (its cohort statistics computed once).
+  ProbeEvidence Evidence(const Embedding& embedding) const;
   /// Cosine score of an active user's voiceprint against `embedding` (L2-normalised);
   /// kNotFound when the user is unknown, disabled or enrolled with another model.
   virtual Result<float> ScoreUser(std::string_view user_id,

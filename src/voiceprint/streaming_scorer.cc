@@ -94,8 +94,9 @@ struct JobResult {
   int64_t clock = 0;          // session clock of the snapshot's last sample
   Status status;
   std::vector<float> embedding;
-  float score = 0;                    // verify
+  float score = 0;                    // raw cosine: the claimed user (verify), the best (identify)
   std::vector<SpeakerMatch> matches;  // identify
+  std::optional<Verdict> verdict;     // of the claimed user / the best match
   LiveEnrollment enrollment;
 };
 
@@ -136,7 +137,9 @@ struct StreamingScorer::Impl {
   StreamingScorerConfig config;
   LiveMode mode = LiveMode::kIdentify;
   std::string claimed_user;
-  double threshold = 0;
+  SecurityLevel level = SecurityLevel::kBalanced;
+  std::optional<double> fixed_threshold;  // a raw-cosine threshold instead of the level's
+  double threshold = 0;  // the last verdict's raw-cosine threshold (events before one: nominal)
   double change_threshold = 0;
   int rate = 16000;
   std::shared_ptr<const Embedder> embedder;
@@ -242,8 +245,9 @@ struct StreamingScorer::Impl {
     auto snapshot = std::make_shared<std::vector<float>>(TurnWindow());
     JobResult meta = ScoreMeta();
     auto job = [mailbox = mailbox, embedder = embedder, directory = directory, mode = mode,
-                user = claimed_user, top_k = config.top_k, snapshot, meta]() mutable {
-      ScoreSnapshot(*embedder, *directory, mode, user, top_k, *snapshot, meta);
+                user = claimed_user, top_k = config.top_k, level = level, fixed = fixed_threshold,
+                snapshot, meta]() mutable {
+      ScoreSnapshot(*embedder, *directory, mode, user, top_k, level, fixed, *snapshot, meta);
       mailbox->Post(std::move(meta));
     };
     if (Submit(std::move(job))) {
@@ -253,25 +257,33 @@ struct StreamingScorer::Impl {
   }
 
   static void ScoreSnapshot(const Embedder& embedder, const SpeakerDirectory& directory,
-                            LiveMode mode, const std::string& user, int top_k,
-                            const std::vector<float>& speech, JobResult& out) {
+                            LiveMode mode, const std::string& user, int top_k, SecurityLevel level,
+                            std::optional<double> fixed, const std::vector<float>& speech,
+                            JobResult& out) {
     auto e = embedder.EmbedSpeech(speech);
     if (!e.ok()) {
       out.status = e.status();
       return;
     }
-    out.embedding = std::move(e->vector);
+    // The same verdict as a REST request on this speech: AS-Norm, LLR, the level's threshold for
+    // this much speech, the quality gates.
+    const ProbeEvidence probe = directory.Evidence(*e);
     if (mode == LiveMode::kVerify) {
-      auto score = directory.ScoreUser(user, out.embedding);
-      if (!score.ok()) {
-        out.status = score.status();
+      auto verdict = directory.JudgeUser(user, probe, level, fixed);
+      if (!verdict.ok()) {
+        out.status = verdict.status();
         return;
       }
-      out.score = *score;
+      out.score = static_cast<float>(verdict->score);
+      out.verdict = std::move(*verdict);
     } else {
-      out.matches = directory.Search(out.embedding, static_cast<size_t>(top_k));
+      for (auto& m : directory.SearchJudged(probe, static_cast<size_t>(top_k), level, fixed)) {
+        out.matches.push_back({m.user_id, static_cast<float>(m.verdict.score)});
+        if (!out.verdict) out.verdict = std::move(m.verdict);
+      }
       out.score = out.matches.empty() ? -1.0f : out.matches.front().score;
     }
+    out.embedding = std::move(e->vector);
   }
 
   void SubmitChunk() {
@@ -396,6 +408,13 @@ struct StreamingScorer::Impl {
     e.speech_s = Seconds(r.turn_samples);
     e.score = r.score;
     e.matches = r.matches;
+    if (r.verdict) {
+      e.threshold = r.verdict->threshold;
+      e.confidence = r.verdict->probability;
+      e.llr = r.verdict->llr;
+      e.verdict = r.verdict->decision;
+      e.reason = r.verdict->reason;
+    }
     if (mode == LiveMode::kIdentify && !r.matches.empty()) e.user_id = r.matches.front().user_id;
     if (!e.user_id.empty()) e.name = directory->DisplayName(e.user_id);
     return e;
@@ -412,20 +431,30 @@ struct StreamingScorer::Impl {
     Emit(d);
   }
 
+  // Decides on the calibrated verdict of the latest score: early only when it is clear by a
+  // margin (the score is looked at every second, and each look is another chance for an impostor
+  // to cross the threshold), otherwise at decide_max_speech_s or at the end. A verdict that is
+  // inconclusive there (too little or too poor speech for the level) is the decision.
   void MaybeDecide(const ScorerEvent& score, bool final) {
     const double s = score.score;
+    const double t = score.threshold;
+    const bool judged = score.verdict != Verdict::Decision::kInconclusive;
     bool positive = false;
     bool decide = false;
-    if (score.speech_s >= config.decide_min_speech_s) {
-      if (s >= threshold + config.accept_margin) {
+    if (judged && score.speech_s >= config.decide_min_speech_s) {
+      if (score.verdict == Verdict::Decision::kAccept && s >= t + config.accept_margin) {
         positive = decide = true;
-      } else if (s <= threshold - config.reject_margin) {
+      } else if (s <= t - config.reject_margin) {
         decide = true;
       }
     }
     if (!decide && (final || score.speech_s >= config.decide_max_speech_s)) {
+      if (!judged) {
+        DecideInconclusive(score.time_s, score.speech_s, score.reason);
+        return;
+      }
       decide = true;
-      positive = s >= threshold;
+      positive = score.verdict == Verdict::Decision::kAccept;
     }
     if (!decide) return;
     ScorerEvent d = score;
@@ -573,7 +602,8 @@ struct StreamingScorer::Impl {
     }
     // Score everything heard since the last score, here and now.
     JobResult r = ScoreMeta();
-    ScoreSnapshot(*embedder, *directory, mode, claimed_user, config.top_k, TurnWindow(), r);
+    ScoreSnapshot(*embedder, *directory, mode, claimed_user, config.top_k, level, fixed_threshold,
+                  TurnWindow(), r);
     if (r.status.ok()) {
       ScorerEvent e = ScoreEvent(r);
       Emit(e);
@@ -606,7 +636,7 @@ StreamingScorer::~StreamingScorer() {
 Result<std::unique_ptr<StreamingScorer>> StreamingScorer::Create(
     const StreamingScorerConfig& config, LiveMode mode, std::string claimed_user, double threshold,
     std::shared_ptr<const Embedder> embedder, std::shared_ptr<SpeakerDirectory> directory,
-    Executor executor, EventSink sink) {
+    Executor executor, EventSink sink, std::optional<SecurityLevel> level) {
   VOXGATE_RETURN_IF_ERROR(config.Validate());
   if (!embedder || !directory) return InvalidArgumentError("streaming scorer needs a model");
   if ((mode == LiveMode::kVerify || mode == LiveMode::kEnroll) && claimed_user.empty()) {
@@ -616,9 +646,16 @@ Result<std::unique_ptr<StreamingScorer>> StreamingScorer::Create(
   impl->config = config;
   impl->mode = mode;
   impl->claimed_user = std::move(claimed_user);
-  impl->threshold = threshold < -1 ? directory->DefaultThreshold() : threshold;
+  impl->level = level.value_or(directory->DefaultSecurityLevel());
+  if (threshold >= -1) impl->fixed_threshold = threshold;
+  impl->threshold =
+      threshold >= -1 ? threshold : directory->calibration().NominalCosineThreshold(impl->level);
+  // Speaker change compares raw chunk embeddings: near the model's own EER threshold, not the
+  // (stricter) threshold of a security level.
+  const ModelInfo& info = embedder->model_info();
+  const double model_threshold = info.has_threshold ? info.threshold : 0.5;
   impl->change_threshold =
-      config.change_threshold < -1 ? impl->threshold - 0.04 : config.change_threshold;
+      config.change_threshold < -1 ? model_threshold - 0.04 : config.change_threshold;
   impl->rate = embedder->model_info().sample_rate_hz;
   impl->embedder = std::move(embedder);
   impl->directory = std::move(directory);

@@ -69,10 +69,14 @@ struct ScorerEvent {
   std::string decision;     // kDecision: verified | rejected | identified | unknown | inconclusive
   std::string user_id;      // claimed user (verify) or best match (identify)
   std::string name;
-  double score = 0;
-  double threshold = 0;
-  std::vector<SpeakerMatch> matches;  // identify: best first
-  std::string message;                // kError / kEnrolled details
+  double score = 0;       // raw cosine
+  double threshold = 0;   // the raw-cosine threshold the verdict held the score to
+  double confidence = 0;  // calibrated probability
+  double llr = 0;
+  Verdict::Decision verdict = Verdict::Decision::kReject;  // kScore: the verdict at this point
+  std::string reason;                                      // of a reject / inconclusive verdict
+  std::vector<SpeakerMatch> matches;                       // identify: best first
+  std::string message;                                     // kError / kEnrolled details
 };
 
 class StreamingScorer {
@@ -81,11 +85,13 @@ class StreamingScorer {
   using Executor = std::function<bool(std::function<void()>)>;
   using EventSink = std::function<void(const ScorerEvent&)>;
 
-  /// `claimed_user` is required for kVerify and kEnroll. `threshold` < -1: the directory's.
+  /// `claimed_user` is required for kVerify and kEnroll. `threshold` >= -1: a fixed raw-cosine
+  /// threshold; otherwise verdicts hold `level` (absent: the directory's default).
   static Result<std::unique_ptr<StreamingScorer>> Create(
       const StreamingScorerConfig& config, LiveMode mode, std::string claimed_user,
       double threshold, std::shared_ptr<const Embedder> embedder,
-      std::shared_ptr<SpeakerDirectory> directory, Executor executor, EventSink sink);
+      std::shared_ptr<SpeakerDirectory> directory, Executor executor, EventSink sink,
+      std::optional<SecurityLevel> level = std::nullopt);
   ~StreamingScorer();
 
   /// Speech samples at the model's rate (16 kHz) whose first sample is at session sample

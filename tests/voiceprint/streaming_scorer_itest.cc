@@ -20,9 +20,12 @@ const std::vector<std::string> kSpeakers = {"1688-142285", "1998-15444", "2033-1
 // A directory over the real 1:N index, enrolled from dev-set utterances.
 class IndexDirectory : public SpeakerDirectory {
  public:
-  IndexDirectory(std::shared_ptr<const Embedder> embedder) : embedder_(std::move(embedder)) {}
+  // Uncalibrated (the model's own threshold): no AS-Norm statistics are kept here.
+  IndexDirectory(std::shared_ptr<const Embedder> embedder)
+      : embedder_(std::move(embedder)),
+        calibration_(Calibration::Uncalibrated(embedder_->model_info().threshold)) {}
   const ModelInfo& model_info() const override { return embedder_->model_info(); }
-  double DefaultThreshold() const override { return embedder_->model_info().threshold; }
+  const Calibration& calibration() const override { return calibration_; }
   Result<float> ScoreUser(std::string_view user_id,
                           std::span<const float> embedding) const override {
     float score = 0;
@@ -72,6 +75,7 @@ class IndexDirectory : public SpeakerDirectory {
 
  private:
   std::shared_ptr<const Embedder> embedder_;
+  Calibration calibration_;
   SpeakerIndex index_;
 };
 
