@@ -28,7 +28,12 @@ double CpuS() {
 // 100 random enrolled voiceprints: identification searches them all.
 class RandomDirectory : public voiceprint::SpeakerDirectory {
  public:
-  explicit RandomDirectory(std::shared_ptr<const voiceprint::Embedder> e) : e_(std::move(e)) {
+  // The model's shipped calibration when there is one, so that AS-Norm's cost is in the figures.
+  explicit RandomDirectory(std::shared_ptr<const voiceprint::Embedder> e)
+      : e_(std::move(e)), calibration_(voiceprint::Calibration::Uncalibrated(0.5)) {
+    auto c = voiceprint::Calibration::Load(
+        voiceprint::Calibration::PathForModel(e_->model_info().path), e_->model_info().id);
+    if (c.ok()) calibration_ = std::move(*c);
     std::mt19937 rng(7);
     std::normal_distribution<float> n;
     for (int i = 0; i < 100; ++i) {
@@ -38,7 +43,7 @@ class RandomDirectory : public voiceprint::SpeakerDirectory {
     }
   }
   const voiceprint::ModelInfo& model_info() const override { return e_->model_info(); }
-  double DefaultThreshold() const override { return e_->model_info().threshold; }
+  const voiceprint::Calibration& calibration() const override { return calibration_; }
   Result<float> ScoreUser(std::string_view, std::span<const float>) const override { return 0.0f; }
   std::vector<voiceprint::SpeakerMatch> Search(std::span<const float> q, size_t k) const override {
     return index_.Search(q, k);
@@ -53,6 +58,7 @@ class RandomDirectory : public voiceprint::SpeakerDirectory {
 
  private:
   std::shared_ptr<const voiceprint::Embedder> e_;
+  voiceprint::Calibration calibration_;
   voiceprint::SpeakerIndex index_;
 };
 

@@ -54,6 +54,7 @@ Result<int64_t> ParseInt(std::string_view text, const char* field, int64_t lo, i
 // A verify or identify body: exactly one probe recording and an optional threshold.
 struct Probe : Upload {
   std::optional<double> threshold;
+  std::optional<voiceprint::SecurityLevel> security_level;
 };
 
 Result<Probe> ParseProbe(const Request& request) {
@@ -63,6 +64,9 @@ Result<Probe> ParseProbe(const Request& request) {
     return InvalidArgumentError("exactly one \"audio\" file is required");
   if (const auto* v = probe.Field("threshold"); v && !v->empty()) {
     VOXGATE_ASSIGN_OR_RETURN(probe.threshold, ParseDouble(*v, "threshold"));
+  }
+  if (const auto* v = probe.Field("security_level"); v && !v->empty()) {
+    VOXGATE_ASSIGN_OR_RETURN(probe.security_level, voiceprint::ParseSecurityLevel(*v));
   }
   return probe;
 }
@@ -87,8 +91,20 @@ json RecordSummary(const store::VoiceprintRecord& r) {
 json ScoresJson(const std::vector<ScoredUser>& scores) {
   json out = json::array();
   for (const auto& s : scores)
-    out.push_back({{"user_id", s.user_id}, {"name", s.name}, {"score", s.score}});
+    out.push_back({{"user_id", s.user_id},
+                   {"name", s.name},
+                   {"score", s.score},
+                   {"confidence", s.confidence}});
   return out;
+}
+
+json QualityJson(const ProbeQuality& q) {
+  return {{"speech_s", q.speech_s},
+          {"snr_db", q.signal.snr_db},
+          {"clipping_ratio", q.signal.clipping_ratio},
+          {"bandwidth_hz", q.signal.bandwidth_hz},
+          {"narrowband", q.signal.narrowband},
+          {"channel", voiceprint::ChannelName(q.channel)}};
 }
 
 json StoreStatsJson(const store::StoreStats& s) {
@@ -231,6 +247,7 @@ struct Api {
     VerifyRequest req;
     if (const auto* v = upload->Field("user_id")) req.user_id = *v;
     req.threshold = upload->threshold;
+    req.security_level = upload->security_level;
     SubmitOrReject(*pool, std::move(responder),
                    [this, t0, req, upload = std::move(*upload)](Responder r) mutable {
                      req.audio = {upload.audio[0].bytes, upload.audio[0].filename};
@@ -244,15 +261,21 @@ struct Api {
                                       : result->verified   ? "verified"
                                                            : "rejected"})
                          .Increment();
-                     json body{{"success", true},
-                               {"verified", result->verified},
-                               {"user_id", result->user_id},
-                               {"confidence", result->confidence},
-                               {"threshold", result->threshold},
-                               {"speech_s", result->speech_s},
-                               {"all_scores", ScoresJson(result->all_scores)},
-                               {"processing_time", SecondsSince(t0)},
-                               {"timestamp", Iso8601Utc()}};
+                     json body{
+                         {"success", true},
+                         {"verified", result->verified},
+                         {"user_id", result->user_id},
+                         {"confidence", result->confidence},
+                         {"score", result->score},
+                         {"llr", result->llr},
+                         {"threshold", result->threshold},
+                         {"security_level", voiceprint::SecurityLevelName(result->security_level)},
+                         {"calibrated", result->calibrated},
+                         {"speech_s", result->speech_s},
+                         {"quality", QualityJson(result->quality)},
+                         {"all_scores", ScoresJson(result->all_scores)},
+                         {"processing_time", SecondsSince(t0)},
+                         {"timestamp", Iso8601Utc()}};
                      if (result->inconclusive) body["inconclusive"] = true;
                      if (!result->reason.empty()) body["reason"] = result->reason;
                      r.SendJson(200, body);
@@ -268,6 +291,7 @@ struct Api {
     }
     IdentifyRequest req;
     req.threshold = upload->threshold;
+    req.security_level = upload->security_level;
     if (const auto* v = upload->Field("top_k"); v && !v->empty()) {
       auto k = ParseInt(*v, "top_k", 1, 100);
       if (!k.ok()) {
@@ -276,27 +300,33 @@ struct Api {
       }
       req.top_k = static_cast<int>(*k);
     }
-    SubmitOrReject(*pool, std::move(responder),
-                   [this, t0, req, upload = std::move(*upload)](Responder r) mutable {
-                     req.audio = {upload.audio[0].bytes, upload.audio[0].filename};
-                     auto result = service->Identify(req, Context(r.request()));
-                     if (!result.ok()) {
-                       Fail(r, result.status(), "identify");
-                       return;
-                     }
-                     metrics->identifications
-                         .WithLabels({result->identified ? "identified" : "unknown"})
-                         .Increment();
-                     json body{{"success", true},
-                               {"identified", result->identified},
-                               {"matches", ScoresJson(result->matches)},
-                               {"threshold", result->threshold},
-                               {"speech_s", result->speech_s},
-                               {"processing_time", SecondsSince(t0)},
-                               {"timestamp", Iso8601Utc()}};
-                     if (result->identified) body["user_id"] = result->matches.front().user_id;
-                     r.SendJson(200, body);
-                   });
+    SubmitOrReject(
+        *pool, std::move(responder),
+        [this, t0, req, upload = std::move(*upload)](Responder r) mutable {
+          req.audio = {upload.audio[0].bytes, upload.audio[0].filename};
+          auto result = service->Identify(req, Context(r.request()));
+          if (!result.ok()) {
+            Fail(r, result.status(), "identify");
+            return;
+          }
+          metrics->identifications.WithLabels({result->identified ? "identified" : "unknown"})
+              .Increment();
+          json body{{"success", true},
+                    {"identified", result->identified},
+                    {"matches", ScoresJson(result->matches)},
+                    {"threshold", result->threshold},
+                    {"confidence", result->confidence},
+                    {"llr", result->llr},
+                    {"security_level", voiceprint::SecurityLevelName(result->security_level)},
+                    {"speech_s", result->speech_s},
+                    {"quality", QualityJson(result->quality)},
+                    {"processing_time", SecondsSince(t0)},
+                    {"timestamp", Iso8601Utc()}};
+          if (result->identified) body["user_id"] = result->matches.front().user_id;
+          if (result->inconclusive) body["inconclusive"] = true;
+          if (!result->reason.empty()) body["reason"] = result->reason;
+          r.SendJson(200, body);
+        });
   }
 
   void GetVoiceprint(const Request& request, Responder responder) {
@@ -453,7 +483,11 @@ struct Api {
                 {"framework", info.framework},
                 {"embedding_dim", info.embedding_dim},
                 {"sample_rate", info.sample_rate_hz},
-                {"threshold", service->DefaultThreshold()},
+                {"threshold",
+                 service->calibration().NominalCosineThreshold(service->DefaultSecurityLevel())},
+                {"security_level", voiceprint::SecurityLevelName(service->DefaultSecurityLevel())},
+                {"calibrated", service->calibration().calibrated()},
+                {"as_norm", !service->calibration().cohort().empty()},
                 {"indexed_users", s.indexed_users},
                 {"registrations", s.registrations},
                 {"verifications", s.verifications},

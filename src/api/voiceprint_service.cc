@@ -23,8 +23,7 @@ std::string GenerateUserId() {
 
 Status ServiceConfig::Validate() const {
   VOXGATE_RETURN_IF_ERROR(enrollment.Validate());
-  if (min_verify_speech_s < 0)
-    return InvalidArgumentError("service.min_verify_speech_s must be >= 0");
+  VOXGATE_RETURN_IF_ERROR(quality.Validate());
   if (threshold > 1.0) return InvalidArgumentError("service.threshold must be <= 1");
   if (default_top_k < 1 || max_top_k < default_top_k) {
     return InvalidArgumentError("service.default_top_k must be in [1, max_top_k]");
@@ -37,7 +36,12 @@ Status ServiceConfig::Validate() const {
 
 Status ServiceConfig::Load(const ConfigNode& node) {
   VOXGATE_RETURN_IF_ERROR(enrollment.Load(node.Child("enrollment")));
-  VOXGATE_RETURN_IF_ERROR(node.Get("min_verify_speech_s", &min_verify_speech_s));
+  // min_verify_speech_s: the name before service.quality existed.
+  VOXGATE_RETURN_IF_ERROR(node.Get("min_verify_speech_s", &quality.min_speech_s));
+  VOXGATE_RETURN_IF_ERROR(quality.Load(node.Child("quality")));
+  std::string level = voiceprint::SecurityLevelName(security_level);
+  VOXGATE_RETURN_IF_ERROR(node.Get("security_level", &level));
+  VOXGATE_ASSIGN_OR_RETURN(security_level, voiceprint::ParseSecurityLevel(level));
   VOXGATE_RETURN_IF_ERROR(node.Get("threshold", &threshold));
   VOXGATE_RETURN_IF_ERROR(node.Get("default_top_k", &default_top_k));
   VOXGATE_RETURN_IF_ERROR(node.Get("max_top_k", &max_top_k));
@@ -48,10 +52,10 @@ Status ServiceConfig::Load(const ConfigNode& node) {
 
 std::string ServiceConfig::ToString() const {
   return fmt::format(
-      "ServiceConfig({}, min_verify_speech_s={}, threshold={}, default_top_k={}, max_top_k={}, "
+      "ServiceConfig({}, {}, security_level={}, threshold={}, default_top_k={}, max_top_k={}, "
       "max_samples_per_request={}, max_audio_s={})",
-      enrollment.ToString(), min_verify_speech_s, threshold, default_top_k, max_top_k,
-      max_samples_per_request, max_audio_s);
+      enrollment.ToString(), quality.ToString(), voiceprint::SecurityLevelName(security_level),
+      threshold, default_top_k, max_top_k, max_samples_per_request, max_audio_s);
 }
 
 std::vector<float> RecordVoiceprint(const store::VoiceprintRecord& record) {
@@ -68,19 +72,28 @@ std::vector<float> RecordVoiceprint(const store::VoiceprintRecord& record) {
 
 VoiceprintService::VoiceprintService(ServiceConfig config,
                                      std::shared_ptr<voiceprint::Embedder> embedder,
-                                     std::shared_ptr<store::VoiceprintStore> store)
-    : config_(std::move(config)), embedder_(std::move(embedder)), store_(std::move(store)) {
+                                     std::shared_ptr<store::VoiceprintStore> store,
+                                     voiceprint::Calibration calibration)
+    : config_(std::move(config)),
+      embedder_(std::move(embedder)),
+      store_(std::move(store)),
+      calibration_(std::move(calibration)) {
+  calibration_.set_gates(config_.quality);
   decode_.target_sample_rate_hz = embedder_->model_info().sample_rate_hz;
   decode_.max_duration_s = config_.max_audio_s;
 }
 
 Result<std::unique_ptr<VoiceprintService>> VoiceprintService::Create(
     const ServiceConfig& config, std::shared_ptr<voiceprint::Embedder> embedder,
-    std::shared_ptr<store::VoiceprintStore> store) {
+    std::shared_ptr<store::VoiceprintStore> store, voiceprint::Calibration calibration) {
   VOXGATE_RETURN_IF_ERROR(config.Validate());
   if (!embedder || !store) return InvalidArgumentError("service needs an embedder and a store");
+  if (calibration.calibrated() && calibration.model_id() != embedder->model_info().id) {
+    return InvalidArgumentError(fmt::format("the calibration is for model {}, not {}",
+                                            calibration.model_id(), embedder->model_info().id));
+  }
   std::unique_ptr<VoiceprintService> service(
-      new VoiceprintService(config, std::move(embedder), std::move(store)));
+      new VoiceprintService(config, std::move(embedder), std::move(store), std::move(calibration)));
   VOXGATE_RETURN_IF_ERROR(service->RebuildIndex().WithContext("building the 1:N index"));
   // With a store shared by several nodes (tiered), users changed elsewhere must follow in this
   // node's 1:N index too; single-node backends never call the listener.
@@ -112,10 +125,12 @@ Status VoiceprintService::RebuildIndex() {
   voiceprints.reserve(active.size());
   std::unique_lock lock(names_mu_);
   names_.clear();
+  enrolled_stats_.clear();
   for (const auto& record : active) {
     if (record.model_id != model_info().id) continue;  // needs re-enrollment
     std::vector<float> v = RecordVoiceprint(record);
     if (v.empty()) continue;
+    enrolled_stats_[record.user_id] = calibration_.StatsOf(v);
     voiceprints.push_back({record.user_id, std::move(v)});
     names_[record.user_id] = record.name;
   }
@@ -124,10 +139,22 @@ Status VoiceprintService::RebuildIndex() {
   return index_.Assign(std::move(voiceprints));
 }
 
-double VoiceprintService::DefaultThreshold() const {
+voiceprint::CohortStats VoiceprintService::EnrolledStats(std::string_view user_id) const {
+  std::shared_lock lock(names_mu_);
+  auto it = enrolled_stats_.find(std::string(user_id));
+  return it == enrolled_stats_.end() ? voiceprint::CohortStats{} : it->second;
+}
+
+void VoiceprintService::SetEnrolledStats(const std::string& user_id,
+                                         const std::vector<float>& voiceprint) {
+  const voiceprint::CohortStats stats = calibration_.StatsOf(voiceprint);
+  std::unique_lock lock(names_mu_);
+  enrolled_stats_[user_id] = stats;
+}
+
+std::optional<double> VoiceprintService::FixedThreshold() const {
   if (config_.threshold >= -1.0) return config_.threshold;
-  const auto& info = model_info();
-  return info.has_threshold ? info.threshold : 0.5;
+  return std::nullopt;
 }
 
 Status VoiceprintService::ValidateUserId(std::string_view user_id) {
@@ -180,6 +207,7 @@ Status VoiceprintService::SyncIndex(std::string_view user_id) {
     index_.Remove(id);
     std::unique_lock lock(names_mu_);
     names_.erase(id);
+    enrolled_stats_.erase(id);
     return Status::Ok();
   }
   if (record->status != store::UserStatus::kActive || record->model_id != model_info().id) {
@@ -191,6 +219,7 @@ Status VoiceprintService::SyncIndex(std::string_view user_id) {
     index_.Remove(id);
     return Status::Ok();
   }
+  SetEnrolledStats(id, v);
   VOXGATE_RETURN_IF_ERROR(index_.Upsert(id, std::move(v)));
   std::unique_lock lock(names_mu_);
   names_[id] = record->name;
@@ -287,65 +316,85 @@ Result<RegisterResult> VoiceprintService::Register(const RegisterRequest& reques
   return result;
 }
 
-Result<VerifyResult> VoiceprintService::Verify(const VerifyRequest& request,
-                                               const CallContext& ctx) {
-  VerifyResult result;
-  result.threshold = request.threshold.value_or(DefaultThreshold());
-  if (result.threshold < -1.0 || result.threshold > 1.0) {
+namespace {
+
+ProbeQuality QualityOf(const voiceprint::Embedding& e) {
+  return {e.speech_s, e.quality, voiceprint::Calibration::ChannelOf(e.quality)};
+}
+
+Status CheckThreshold(const std::optional<double>& threshold) {
+  if (threshold && (*threshold < -1.0 || *threshold > 1.0)) {
     return InvalidArgumentError("threshold must be in [-1, 1]");
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<VerifyResult> VoiceprintService::Verify(const VerifyRequest& request,
+                                               const CallContext& ctx) {
+  VOXGATE_RETURN_IF_ERROR(CheckThreshold(request.threshold));
+  VerifyResult result;
+  result.security_level = request.security_level.value_or(config_.security_level);
+  result.calibrated = calibration_.calibrated() && !request.threshold && config_.threshold < -1.0;
+  const std::optional<double> fixed = request.threshold ? request.threshold : FixedThreshold();
+  result.threshold = fixed.value_or(calibration_.NominalCosineThreshold(result.security_level));
   std::optional<store::VoiceprintRecord> claimed;
   if (!request.user_id.empty()) {
     VOXGATE_RETURN_IF_ERROR(ValidateUserId(request.user_id));
     // Check the claim before spending inference on it.
     VOXGATE_ASSIGN_OR_RETURN(claimed, store_->Get(request.user_id));
   }
+  result.user_id = request.user_id;
   auto embedding = EmbedAudio(request.audio);
   ++verifications_;
+  auto take = [&](const voiceprint::Verdict& v) {
+    result.verified = v.accepted();
+    result.inconclusive = v.inconclusive();
+    result.reason = v.reason;
+    result.confidence = v.probability;
+    result.score = v.score;
+    result.llr = v.llr;
+    result.threshold = v.threshold;
+  };
   if (!embedding.ok()) {
     if (embedding.status().code() != StatusCode::kUnusable) return embedding.status();
     result.inconclusive = true;
     result.reason = embedding.status().message();
   } else {
     result.speech_s = embedding->speech_s;
-    if (result.speech_s < config_.min_verify_speech_s) {
-      result.inconclusive = true;
-      result.reason = fmt::format("{:.2f} s of speech; at least {:.2f} s needed", result.speech_s,
-                                  config_.min_verify_speech_s);
-    }
-  }
-
-  if (!result.inconclusive) {
-    const auto& q = embedding->vector;
-    for (const auto& m : index_.Search(q, static_cast<size_t>(config_.default_top_k))) {
-      result.all_scores.push_back({m.user_id, NameOf(m.user_id), m.score});
+    result.quality = QualityOf(*embedding);
+    const voiceprint::ProbeEvidence probe = Evidence(*embedding);
+    const auto judged = SearchJudged(probe, static_cast<size_t>(config_.default_top_k),
+                                     result.security_level, fixed);
+    for (const auto& m : judged) {
+      result.all_scores.push_back(
+          {m.user_id, NameOf(m.user_id), m.verdict.score, m.verdict.probability});
     }
     if (claimed) {
-      result.user_id = claimed->user_id;
       if (claimed->status != store::UserStatus::kActive) {
         result.reason = fmt::format("user is {}", store::ToString(claimed->status));
       } else if (claimed->model_id != model_info().id) {
         result.reason = "the voiceprint was made by another model; re-enroll the user";
       } else {
-        float score = 0.0f;
-        if (index_.ScoreOf(claimed->user_id, q, &score)) {
-          result.confidence = score;
-        } else {
-          result.confidence = voiceprint::Score(RecordVoiceprint(*claimed), q);
+        auto v = JudgeUser(claimed->user_id, probe, result.security_level, fixed);
+        if (!v.ok()) {
+          // Not in this node's index (yet): score the stored record directly.
+          const std::vector<float> vp = RecordVoiceprint(*claimed);
+          v = calibration_.Judge(voiceprint::Score(vp, probe.embedding), calibration_.StatsOf(vp),
+                                 probe, result.security_level, fixed);
         }
-        result.verified = result.confidence >= result.threshold;
-        if (!result.verified) result.reason = "score below threshold";
+        take(*v);
       }
-    } else if (!result.all_scores.empty()) {
-      result.user_id = result.all_scores.front().user_id;
-      result.confidence = result.all_scores.front().score;
-      result.verified = result.confidence >= result.threshold;
-      if (!result.verified) result.reason = "no enrolled speaker scores above the threshold";
+    } else if (!judged.empty()) {
+      result.user_id = judged.front().user_id;
+      take(judged.front().verdict);
+      if (!result.verified && !result.inconclusive) {
+        result.reason = "no enrolled speaker scores above the threshold";
+      }
     } else {
       result.reason = "no active users enrolled";
     }
-  } else {
-    result.user_id = request.user_id;
   }
   if (result.inconclusive) {
     ++inconclusive_;
@@ -355,8 +404,10 @@ Result<VerifyResult> VoiceprintService::Verify(const VerifyRequest& request,
   Audit(store::AuditAction::kVerify, result.user_id, ctx,
         nlohmann::json{{"verified", result.verified},
                        {"inconclusive", result.inconclusive},
-                       {"score", result.confidence},
+                       {"score", result.score},
+                       {"llr", result.llr},
                        {"threshold", result.threshold},
+                       {"security_level", voiceprint::SecurityLevelName(result.security_level)},
                        {"claimed", !request.user_id.empty()},
                        {"speech_s", result.speech_s}}
             .dump());
@@ -365,26 +416,42 @@ Result<VerifyResult> VoiceprintService::Verify(const VerifyRequest& request,
 
 Result<IdentifyResult> VoiceprintService::Identify(const IdentifyRequest& request,
                                                    const CallContext& ctx) {
+  VOXGATE_RETURN_IF_ERROR(CheckThreshold(request.threshold));
   IdentifyResult result;
-  result.threshold = request.threshold.value_or(DefaultThreshold());
-  if (result.threshold < -1.0 || result.threshold > 1.0) {
-    return InvalidArgumentError("threshold must be in [-1, 1]");
-  }
+  result.security_level = request.security_level.value_or(config_.security_level);
+  const std::optional<double> fixed = request.threshold ? request.threshold : FixedThreshold();
+  result.threshold = fixed.value_or(calibration_.NominalCosineThreshold(result.security_level));
   const int k = request.top_k > 0 ? request.top_k : config_.default_top_k;
   if (k > config_.max_top_k) {
     return InvalidArgumentError(fmt::format("top_k must be at most {}", config_.max_top_k));
   }
   VOXGATE_ASSIGN_OR_RETURN(voiceprint::Embedding e, EmbedAudio(request.audio));
   result.speech_s = e.speech_s;
-  for (const auto& m : index_.Search(e.vector, static_cast<size_t>(k))) {
-    result.matches.push_back({m.user_id, NameOf(m.user_id), m.score});
+  result.quality = QualityOf(e);
+  const auto judged =
+      SearchJudged(Evidence(e), static_cast<size_t>(k), result.security_level, fixed);
+  for (const auto& m : judged) {
+    result.matches.push_back(
+        {m.user_id, NameOf(m.user_id), m.verdict.score, m.verdict.probability});
   }
-  result.identified = !result.matches.empty() && result.matches.front().score >= result.threshold;
+  if (!judged.empty()) {
+    const voiceprint::Verdict& best = judged.front().verdict;
+    result.identified = best.accepted();
+    result.inconclusive = best.inconclusive();
+    result.reason = best.reason;
+    result.threshold = best.threshold;
+    result.confidence = best.probability;
+    result.llr = best.llr;
+  } else {
+    result.reason = "no active users enrolled";
+  }
   ++identifications_;
   Audit(store::AuditAction::kIdentify, result.identified ? result.matches.front().user_id : "", ctx,
         nlohmann::json{{"identified", result.identified},
+                       {"inconclusive", result.inconclusive},
                        {"best_score", result.matches.empty() ? 0.0 : result.matches.front().score},
                        {"threshold", result.threshold},
+                       {"security_level", voiceprint::SecurityLevelName(result.security_level)},
                        {"candidates", index_.size()}}
             .dump());
   return result;
@@ -403,6 +470,7 @@ Status VoiceprintService::Delete(std::string_view user_id, const CallContext& ct
   {
     std::unique_lock names_lock(names_mu_);
     names_.erase(std::string(user_id));
+    enrolled_stats_.erase(std::string(user_id));
   }
   Audit(store::AuditAction::kDelete, user_id, ctx, "{}");
   return Status::Ok();

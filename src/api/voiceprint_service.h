@@ -22,6 +22,7 @@
 #include "audio/audio_decoder.h"
 #include "common/result.h"
 #include "store/voiceprint_store.h"
+#include "voiceprint/calibration.h"
 #include "voiceprint/embedder.h"
 #include "voiceprint/enrollment.h"
 #include "voiceprint/speaker_directory.h"
@@ -35,9 +36,11 @@ namespace voxgate::api {
 
 struct ServiceConfig {
   voiceprint::EnrollmentConfig enrollment;
-  double min_verify_speech_s = 1.0;  // less net speech: verify answers inconclusive
-  double threshold = -2.0;           // default decision threshold; < -1: the model's calibrated one
-  int default_top_k = 5;             // identify / all_scores
+  voiceprint::QualityGates quality;  // probes failing them are inconclusive (service.quality)
+  // The operating point of requests that name none: high | balanced | convenient.
+  voiceprint::SecurityLevel security_level = voiceprint::SecurityLevel::kBalanced;
+  double threshold = -2.0;  // >= -1: a fixed raw-cosine threshold instead of the security level
+  int default_top_k = 5;    // identify / all_scores
   int max_top_k = 100;
   int max_samples_per_request = 10;  // audio files in one register call
   double max_audio_s = 300.0;        // longer uploads are refused (413)
@@ -79,23 +82,37 @@ struct RegisterResult {
 struct ScoredUser {
   std::string user_id;
   std::string name;
-  double score = 0.0;
+  double score = 0.0;       // raw cosine
+  double confidence = 0.0;  // calibrated probability (uncalibrated: the cosine)
 };
 
 struct VerifyRequest {
   AudioInput audio;
-  std::string user_id;  // empty: best match over all active users
-  std::optional<double> threshold;
+  std::string user_id;              // empty: best match over all active users
+  std::optional<double> threshold;  // raw cosine; overrides the security level
+  std::optional<voiceprint::SecurityLevel> security_level;
+};
+
+/// What a verdict was based on (the "quality" object of the responses).
+struct ProbeQuality {
+  double speech_s = 0.0;
+  dsp::SignalQuality signal;
+  voiceprint::Channel channel = voiceprint::Channel::kWideband;
 };
 
 struct VerifyResult {
   bool verified = false;
   bool inconclusive = false;
-  std::string reason;   // why not verified / inconclusive, human readable
-  std::string user_id;  // the claimed user, or the best match
-  double confidence = 0.0;
-  double threshold = 0.0;
+  std::string reason;       // why not verified / inconclusive, human readable
+  std::string user_id;      // the claimed user, or the best match
+  double confidence = 0.0;  // calibrated P(same speaker) at equal priors (uncalibrated: cosine)
+  double score = 0.0;       // raw cosine
+  double llr = 0.0;         // calibrated log-likelihood ratio
+  double threshold = 0.0;   // the raw-cosine threshold this verdict was held to
+  voiceprint::SecurityLevel security_level = voiceprint::SecurityLevel::kBalanced;
+  bool calibrated = false;
   double speech_s = 0.0;
+  ProbeQuality quality;
   std::vector<ScoredUser> all_scores;  // best first
 };
 
@@ -103,13 +120,20 @@ struct IdentifyRequest {
   AudioInput audio;
   int top_k = 0;  // 0: the default
   std::optional<double> threshold;
+  std::optional<voiceprint::SecurityLevel> security_level;
 };
 
 struct IdentifyResult {
-  std::vector<ScoredUser> matches;  // best first
-  bool identified = false;          // the best match is at or above the threshold
-  double threshold = 0.0;
+  std::vector<ScoredUser> matches;  // best first (by normalised score)
+  bool identified = false;          // the best match is accepted at the security level
+  bool inconclusive = false;
+  std::string reason;
+  double threshold = 0.0;  // raw-cosine threshold the best match was held to
+  double confidence = 0.0;
+  double llr = 0.0;
+  voiceprint::SecurityLevel security_level = voiceprint::SecurityLevel::kBalanced;
   double speech_s = 0.0;
+  ProbeQuality quality;
 };
 
 struct ServiceStats {
@@ -126,9 +150,10 @@ class VoiceprintService : public voiceprint::SpeakerDirectory {
  public:
   /// Builds the service and fills the 1:N index from the store's active users (voiceprints made by
   /// another model are left out: they need re-enrollment).
+  /// `calibration`: the model's (Calibration::Load), or Uncalibrated(model threshold).
   static Result<std::unique_ptr<VoiceprintService>> Create(
       const ServiceConfig& config, std::shared_ptr<voiceprint::Embedder> embedder,
-      std::shared_ptr<store::VoiceprintStore> store);
+      std::shared_ptr<store::VoiceprintStore> store, voiceprint::Calibration calibration);
   /// Unregisters the store's change listener (waiting for a call in progress).
   ~VoiceprintService() override;
 
@@ -142,9 +167,11 @@ class VoiceprintService : public voiceprint::SpeakerDirectory {
                             const CallContext& ctx);
   Result<store::ListPage> List(const store::ListQuery& query);
 
-  /// The threshold used when a request gives none.
-  double DefaultThreshold() const override;
   const voiceprint::ModelInfo& model_info() const override { return embedder_->model_info(); }
+  const voiceprint::Calibration& calibration() const override { return calibration_; }
+  voiceprint::SecurityLevel DefaultSecurityLevel() const override { return config_.security_level; }
+  std::optional<double> FixedThreshold() const override;
+  voiceprint::CohortStats EnrolledStats(std::string_view user_id) const override;
   const std::shared_ptr<voiceprint::Embedder>& embedder() const { return embedder_; }
 
   // SpeakerDirectory, for live sessions.
@@ -165,7 +192,9 @@ class VoiceprintService : public voiceprint::SpeakerDirectory {
 
  private:
   VoiceprintService(ServiceConfig config, std::shared_ptr<voiceprint::Embedder> embedder,
-                    std::shared_ptr<store::VoiceprintStore> store);
+                    std::shared_ptr<store::VoiceprintStore> store,
+                    voiceprint::Calibration calibration);
+  void SetEnrolledStats(const std::string& user_id, const std::vector<float>& voiceprint);
   Status RebuildIndex();
   // The store's change listener: another cluster node changed `user_id` ("" = maybe many).
   void OnStoreChange(const std::string& user_id);
@@ -183,10 +212,13 @@ class VoiceprintService : public voiceprint::SpeakerDirectory {
   std::shared_ptr<voiceprint::Embedder> embedder_;
   std::shared_ptr<store::VoiceprintStore> store_;
   voiceprint::SpeakerIndex index_;
+  voiceprint::Calibration calibration_;
   audio::DecodeConfig decode_;
   std::array<std::mutex, 64> stripes_;
   mutable std::shared_mutex names_mu_;
   std::unordered_map<std::string, std::string> names_;  // GUARDED_BY(names_mu_): indexed users
+  // GUARDED_BY(names_mu_): AS-Norm statistics of indexed users' voiceprints.
+  std::unordered_map<std::string, voiceprint::CohortStats> enrolled_stats_;
 
   std::atomic<int64_t> registrations_{0}, verifications_{0}, verified_{0}, rejected_{0},
       inconclusive_{0}, identifications_{0};

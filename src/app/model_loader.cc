@@ -22,6 +22,17 @@ double DefaultThreshold(const voiceprint::ModelInfo& info) {
   return info.has_threshold ? info.threshold : kFallbackThreshold;
 }
 
+Result<voiceprint::Calibration> LoadCalibration(const voiceprint::ModelInfo& info,
+                                                const std::string& path) {
+  if (path == "none") return voiceprint::Calibration::Uncalibrated(DefaultThreshold(info));
+  const std::string file = path.empty() ? voiceprint::Calibration::PathForModel(info.path) : path;
+  auto c = voiceprint::Calibration::Load(file, info.id);
+  if (!c.ok() && c.status().code() == StatusCode::kNotFound && path.empty()) {
+    return voiceprint::Calibration::Uncalibrated(DefaultThreshold(info));
+  }
+  return c;
+}
+
 int Fail(const Status& status) {
   std::cerr << "voxgate: " << status.message() << " (" << StatusCodeName(status.code()) << ")\n";
   return 1;

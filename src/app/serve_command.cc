@@ -131,12 +131,25 @@ int RunServe(const ServeOptions& options) {
   std::shared_ptr<store::VoiceprintStore> shared_store = std::move(*store);
   auto embedder = voiceprint::Embedder::Create(config.model);
   if (!embedder.ok()) return Fail(embedder.status().WithContext("loading the model"));
-  auto service = api::VoiceprintService::Create(config.service, *embedder, shared_store);
+  auto calibration = LoadCalibration((*embedder)->model_info(), config.model.calibration_path);
+  if (!calibration.ok()) return Fail(calibration.status().WithContext("loading the calibration"));
+  if (!calibration->calibrated()) {
+    spdlog::warn(
+        "model {} has no calibration: every security level uses its threshold {:.4f}; run "
+        "`voxgate calibrate` on labelled speech of your users' kind",
+        (*embedder)->model_info().id, calibration->NominalCosineThreshold({}));
+  }
+  auto service = api::VoiceprintService::Create(config.service, *embedder, shared_store,
+                                                std::move(*calibration));
   if (!service.ok()) return Fail(service.status());
   std::shared_ptr<api::VoiceprintService> shared_service = std::move(*service);
-  spdlog::info("model {} ({}-dim, threshold {:.4f}); {} active voiceprints indexed",
-               (*embedder)->model_info().id, (*embedder)->model_info().embedding_dim,
-               shared_service->DefaultThreshold(), shared_service->Stats().indexed_users);
+  spdlog::info(
+      "model {} ({}-dim, {}, AS-Norm {}, security level {}); {} active voiceprints indexed",
+      (*embedder)->model_info().id, (*embedder)->model_info().embedding_dim,
+      shared_service->calibration().calibrated() ? "calibrated" : "uncalibrated",
+      shared_service->calibration().cohort().empty() ? "off" : "on",
+      voiceprint::SecurityLevelName(shared_service->DefaultSecurityLevel()),
+      shared_service->Stats().indexed_users);
 
   auto registry = std::make_shared<metrics::Registry>();
   auto pool = std::make_shared<api::InferencePool>(config.inference, registry);

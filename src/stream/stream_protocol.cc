@@ -81,6 +81,13 @@ Result<StartRequest> ParseStartMessage(std::string_view json_text) {
       return InvalidArgumentError("'threshold' must be between -1 and 1");
     }
   }
+  if (j.contains("security_level")) {
+    if (!j["security_level"].is_string()) {
+      return InvalidArgumentError("'security_level' must be high, balanced or convenient");
+    }
+    VOXGATE_ASSIGN_OR_RETURN(
+        r.security_level, voiceprint::ParseSecurityLevel(j["security_level"].get<std::string>()));
+  }
   if (j.contains("record")) {
     if (!j["record"].is_boolean()) return InvalidArgumentError("'record' must be true or false");
     r.record = j["record"].get<bool>();
@@ -162,6 +169,7 @@ void StreamProtocol::Start(const StartRequest& request) {
   if (!request.record_only) o.mode = request.mode;
   o.user_id = request.user_id;
   o.threshold = request.threshold;
+  o.security_level = request.security_level;
   o.input_rate_hz = request.sample_rate_hz;
   o.codec = EncodingName(request.encoding);
   o.record = request.record;

@@ -25,6 +25,7 @@
 #include "audio/audio_frame.h"
 #include "audio/opus_codec.h"
 #include "stream/voice_session.h"
+#include "voiceprint/calibration.h"
 
 namespace voxgate::stream {
 
@@ -39,6 +40,7 @@ struct StartRequest {
   int sample_rate_hz = 16000;
   int channels = 1;
   double threshold = -2.0;
+  std::optional<voiceprint::SecurityLevel> security_level;
   bool record = false;
 };
 

@@ -59,6 +59,12 @@ nlohmann::json ScorerEventJson(const voiceprint::ScorerEvent& e) {
       e.kind == voiceprint::ScorerEvent::Kind::kDecision) {
     j["score"] = e.score;
     j["threshold"] = e.threshold;
+    j["confidence"] = e.confidence;
+    j["llr"] = e.llr;
+  }
+  if (e.kind == voiceprint::ScorerEvent::Kind::kScore) {
+    j["verdict"] = voiceprint::DecisionName(e.verdict);
+    if (!e.reason.empty()) j["reason"] = e.reason;
   }
   if (!e.matches.empty()) {
     nlohmann::json m = nlohmann::json::array();
@@ -165,7 +171,8 @@ Result<std::shared_ptr<VoiceSession>> VoiceSession::Start(const LiveServices& se
         voiceprint::StreamingScorer::Create(
             services.config.scorer, *o.mode, o.user_id, o.threshold, services.embedder,
             services.directory, services.executor,
-            [raw = s.get()](const voiceprint::ScorerEvent& e) { raw->OnScorerEvent(e); }));
+            [raw = s.get()](const voiceprint::ScorerEvent& e) { raw->OnScorerEvent(e); },
+            o.security_level));
   }
   if (o.record) {
     std::error_code ec;
@@ -188,7 +195,13 @@ Result<std::shared_ptr<VoiceSession>> VoiceSession::Start(const LiveServices& se
                             {"codec", o.codec}};
   if (!o.user_id.empty()) started["user_id"] = o.user_id;
   if (s->scorer_) {
-    started["threshold"] = o.threshold < -1 ? services.directory->DefaultThreshold() : o.threshold;
+    const voiceprint::SecurityLevel level =
+        o.security_level.value_or(services.directory->DefaultSecurityLevel());
+    started["threshold"] = o.threshold < -1
+                               ? services.directory->calibration().NominalCosineThreshold(level)
+                               : o.threshold;
+    started["security_level"] = voiceprint::SecurityLevelName(level);
+    started["calibrated"] = services.directory->calibration().calibrated();
     started["model"] = services.embedder->model_info().id;
   }
   if (services.registry) {

@@ -68,16 +68,17 @@ struct LiveServices {
 };
 
 struct VoiceSessionOptions {
-  std::string id;                                  // unique; generated when empty
-  std::string kind = "websocket";                  // "websocket" | "sip"
-  std::optional<voiceprint::LiveMode> mode;        // nullopt: no scoring (record / listen only)
-  std::string user_id;                             // verify / enroll
-  double threshold = -2.0;                         // < -1: the directory's default
-  int input_rate_hz = 16000;                       // rate of the pushed frames
-  std::string codec = "pcm_s16le";                 // for QoS (E-model) and reporting
-  int rtp_clock_rate_hz = 8000;                    // RTP sessions
-  bool record = false;                             // write the cleaned audio to a WAV file
-  nlohmann::json info = nlohmann::json::object();  // transport details for Describe()
+  std::string id;                            // unique; generated when empty
+  std::string kind = "websocket";            // "websocket" | "sip"
+  std::optional<voiceprint::LiveMode> mode;  // nullopt: no scoring (record / listen only)
+  std::string user_id;                       // verify / enroll
+  double threshold = -2.0;                   // >= -1: a fixed raw-cosine threshold
+  std::optional<voiceprint::SecurityLevel> security_level;  // absent: the directory's default
+  int input_rate_hz = 16000;                                // rate of the pushed frames
+  std::string codec = "pcm_s16le";                          // for QoS (E-model) and reporting
+  int rtp_clock_rate_hz = 8000;                             // RTP sessions
+  bool record = false;                                      // write the cleaned audio to a WAV file
+  nlohmann::json info = nlohmann::json::object();           // transport details for Describe()
 };
 
 class VoiceSession : public dsp::MediaTask,

@@ -18,6 +18,9 @@ namespace {
 using voxgate::testing::SpeechPath;
 using voxgate::testing::TestDataPath;
 
+// The tiny model has no calibration: every security level uses one threshold.
+constexpr double kUncalibratedThreshold = 0.5;
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
@@ -54,7 +57,9 @@ class ServiceTest : public ::testing::Test {
     auto store = store::VoiceprintStore::Create(store_config_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     config_.enrollment.min_total_speech_s = 2.0;
-    auto service = VoiceprintService::Create(config_, embedder_, std::move(*store));
+    auto service =
+        VoiceprintService::Create(config_, embedder_, std::move(*store),
+                                  voiceprint::Calibration::Uncalibrated(kUncalibratedThreshold));
     ASSERT_TRUE(service.ok()) << service.status().ToString();
     service_ = std::move(*service);
   }
@@ -86,7 +91,8 @@ TEST_F(ServiceTest, RegisterVerifyIdentifyDelete) {
   EXPECT_TRUE(v->verified);
   EXPECT_FALSE(v->inconclusive);
   EXPECT_NEAR(v->confidence, 1.0, 1e-4);
-  EXPECT_DOUBLE_EQ(v->threshold, service_->DefaultThreshold());
+  EXPECT_DOUBLE_EQ(v->threshold, kUncalibratedThreshold);
+  EXPECT_FALSE(v->calibrated);
   ASSERT_EQ(v->all_scores.size(), 2u);
   EXPECT_EQ(v->all_scores[0].user_id, "alice");
   EXPECT_EQ(v->all_scores[0].name, "Name of alice");
