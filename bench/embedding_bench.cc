@@ -9,6 +9,8 @@
 #include <string>
 
 #include "audio/audio_decoder.h"
+#include "dsp/signal_quality.h"
+#include "voiceprint/calibration.h"
 #include "voiceprint/embedder.h"
 
 namespace {
@@ -76,6 +78,48 @@ BENCHMARK(BM_Embed3s)
     ->Threads(2)
     ->MeasureProcessCPUTime()
     ->UseRealTime();
+
+// What a verdict adds to the embedding: the probe's quality measures (SNR, clipping, bandwidth)
+// over the 3-s clip, and AS-Norm's cohort statistics (one dot product per cohort vector; the
+// starter model's calibration ships 1,000).
+void BM_SignalQuality3s(benchmark::State& state) {
+  Fixture& f = Shared();
+  if (!f.error.empty()) {
+    state.SkipWithError(f.error.c_str());
+    return;
+  }
+  for (auto _ : state) {
+    auto q = dsp::MeasureSignalQuality(f.clip.samples, f.clip.sample_rate_hz);
+    benchmark::DoNotOptimize(q);
+  }
+}
+BENCHMARK(BM_SignalQuality3s)->Unit(benchmark::kMicrosecond);
+
+void BM_CohortStats(benchmark::State& state) {
+  Fixture& f = Shared();
+  if (!f.error.empty()) {
+    state.SkipWithError(f.error.c_str());
+    return;
+  }
+  const auto& info = f.embedder->model_info();
+  auto calibration =
+      voiceprint::Calibration::Load(voiceprint::Calibration::PathForModel(info.path), info.id);
+  if (!calibration.ok()) {
+    state.SkipWithError(calibration.status().ToString().c_str());
+    return;
+  }
+  auto e = f.embedder->Embed(f.clip);
+  if (!e.ok()) {
+    state.SkipWithError(e.status().ToString().c_str());
+    return;
+  }
+  for (auto _ : state) {
+    auto stats = calibration->StatsOf(e->vector);
+    benchmark::DoNotOptimize(stats);
+  }
+  state.counters["cohort"] = calibration->cohort().count();
+}
+BENCHMARK(BM_CohortStats)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

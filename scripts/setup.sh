@@ -29,7 +29,7 @@ build_pkgs=(
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev openssl wrk curl
-  python3-torch python3-torchaudio python3-onnx python3-numpy
+  python3-torch python3-torchaudio python3-onnx python3-numpy python3-matplotlib
   sip-tester
   nginx libnginx-mod-rtmp
   redis-server postgresql

@@ -4,13 +4,14 @@
   /usr/bin/python3 train/train.py --out models/voxgate-starter.onnx
 
 Steps: prep (decode + augment + fbank, cached in train/work/cache) -> train ECAPA-TDNN-lite with AAM-softmax
-(keeps the best checkpoint by calibration EER) -> calibrate threshold -> export ONNX + metadata -> evaluate on
-librispeech test-other -> write manifest / calibration json / eval json.
+(keeps the best checkpoint by calibration EER) -> EER threshold -> export ONNX + metadata -> `voxgate calibrate`
+(security levels, AS-Norm cohort, LLR) -> evaluate on librispeech test-other -> write manifest / eval json.
 """
 import argparse
 import json
 import math
 import os
+import subprocess
 import sys
 import time
 
@@ -170,15 +171,16 @@ def finalize(a, train_items, calib_items, calib_feats, calib_labels, test_items,
     for p, l in calib_items:
         by_set.setdefault(p.split("/")[0], set()).add(l)
     calj = {"threshold": round(thr, 4), "eer": round(cal["eer"], 4), "min_dcf_p0.01": round(cal["min_dcf_p0.01"], 4),
-            "score": "cosine of L2-normalised embeddings; threshold = score at the EER point",
-            "segments": "each file cut into floor(duration/3 s) segments of 3 s (shorter files: whole file)",
             "n_segments": cal["n_segments"], "n_speakers": cal["n_speakers"], "n_files": len(calib_items),
             "n_target_trials": cal["n_target_trials"], "n_nontarget_trials": cal["n_nontarget_trials"],
             "speakers_per_set": {k: len(v) for k, v in by_set.items()},
-            "librispeech_heldout_seed": a.seed, "files": [{"path": p, "speaker": l} for p, l in calib_items],
-            "checkpoint_step": ck.get("step")}
-    with open(stem + ".calibration.json", "w") as fh:
-        json.dump(calj, fh, indent=1)
+            "librispeech_heldout_seed": a.seed, "checkpoint_step": ck.get("step")}
+    # The held-out speakers, for `voxgate calibrate` (security levels, AS-Norm cohort, LLR).
+    with open(stem + ".calibration-set.tsv", "w") as fh:
+        fh.write(f"# Held-out speakers of {os.path.basename(stem)} (never trained on): paths relative to ../shared/speech\n")
+        for p, l in calib_items:
+            fh.write(f"{p}\t{l}\n")
+    calibrate_with_voxgate(out, stem)
     # evaluation on the dev/test set (never used for training or calibration)
     conds = ev.test_conditions(waves_te)
     res = ev.evaluate(model, conds, [l for _, l in test_items], thr)
@@ -193,6 +195,21 @@ def finalize(a, train_items, calib_items, calib_feats, calib_labels, test_items,
         json.dump(summary, fh, indent=1)
     log(f"params {n_params}, onnx {os.path.getsize(out)} bytes, pytorch 1-thread 3-s forward {speed:.1f} ms")
     return summary
+
+
+def calibrate_with_voxgate(out, stem):
+    """Runs `voxgate calibrate` (the serving path: decode, VAD, fbank, ONNX Runtime) on the held-out
+    speakers with the training speakers as the AS-Norm cohort; it writes <stem>.calibration.json
+    and .cohort.f32 beside the model. Without a built voxgate it says what to run."""
+    root = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    cmd = [os.path.join(root, "build", "voxgate"), "calibrate", "--model", out,
+           "--list", stem + ".calibration-set.tsv", "--root", os.path.join(root, "..", "shared", "speech"),
+           "--cohort-list", stem + ".manifest.tsv"]
+    if not os.path.exists(cmd[0]):
+        log("build/voxgate not found: build it (scripts/build.sh), then run: " + " ".join(cmd))
+        return
+    log("calibrating: " + " ".join(cmd))
+    subprocess.run(cmd, check=True)
 
 
 def main():

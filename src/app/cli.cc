@@ -46,8 +46,9 @@ int RunCli(int argc, char** argv) {
   EvalOptions eval;
   CLI::App* eval_cmd = app.add_subcommand(
       "eval", "EER and minDCF over a folder of <speaker>/<utterance> audio files");
-  eval_cmd->add_option("dir", eval.dir, "folder; a file's speaker is its parent folder's name")
-      ->required();
+  eval_cmd->add_option("dir", eval.dir, "folder; a file's speaker is its parent folder's name");
+  eval_cmd->add_option("--list", eval.list, "instead of a folder: '<path>\\t<speaker>' lines");
+  eval_cmd->add_option("--root", eval.root, "folder the list's relative paths resolve against");
   eval_cmd->add_option("--trials", eval.trials_file,
                        "trial list: lines 'enroll test target|nontarget' (paths under DIR)");
   eval_cmd
@@ -59,7 +60,51 @@ int RunCli(int argc, char** argv) {
   eval_cmd->add_option("--p-target", eval.p_target, "prior of a target trial for minDCF")
       ->check(CLI::Range(1e-6, 0.5));
   eval_cmd->add_flag("--json", eval.json, "JSON output");
+  eval_cmd->add_option("--calibration", eval.calibration_file,
+                       "calibration file (default: beside the model; 'none': uncalibrated)");
+  eval_cmd->add_option("--scores", eval.scores_file,
+                       "write every trial: enroll, test, target, score, normalized, llr, speech_s");
+  eval_cmd->add_option(
+      "--plot", eval.plot_file,
+      "write the DET curve and score histograms as PNG (needs python3-matplotlib)");
   AddModelOptions(eval_cmd, &model);
+
+  CalibrateOptions cal;
+  CLI::App* cal_cmd = app.add_subcommand(
+      "calibrate",
+      "derive AS-Norm cohort, LLR calibration and security-level thresholds for a model");
+  cal_cmd->add_option("dirs", cal.dirs, "folders of <speaker>/<utterance> held-out speech");
+  cal_cmd->add_option("--list", cal.list, "file of '<path>\\t<speaker>' lines");
+  cal_cmd->add_option("--root", cal.root, "folder the list's relative paths resolve against");
+  cal_cmd->add_option("--cohort", cal.cohort_dir,
+                      "<set>/<speaker>/<utterance> speech of other speakers (the AS-Norm cohort)");
+  cal_cmd->add_option("--cohort-list", cal.cohort_list,
+                      "'<path>\\t<speaker>' lines of other speakers' speech (e.g. the model's "
+                      "training manifest; relative to --root)");
+  cal_cmd->add_option("--cohort-size", cal.cohort_size, "cohort speakers (0: no AS-Norm)")
+      ->check(CLI::Range(0, 100000));
+  cal_cmd->add_option("--cohort-files", cal.cohort_files, "files per cohort speaker")
+      ->check(CLI::Range(1, 100));
+  cal_cmd->add_option("--top-n", cal.top_n, "AS-Norm top-N")->check(CLI::Range(1, 100000));
+  cal_cmd->add_option("--probe-lengths", cal.probe_lengths,
+                      "probe lengths in s of speech, e.g. 1.5,3,5,8 (one score band each)");
+  cal_cmd->add_option("--max-probes", cal.max_probes, "probes per file and length")
+      ->check(CLI::Range(1, 1000));
+  cal_cmd
+      ->add_option("--enroll-fraction", cal.enroll_fraction,
+                   "share of each file's speech that enrolls its speaker")
+      ->check(CLI::Range(0.1, 0.9));
+  cal_cmd->add_option("--out", cal.out, "calibration file (default: beside the model)");
+  cal_cmd->add_option("--note", cal.note, "free text kept in the file");
+  cal_cmd->add_option("--check", cal.check,
+                      "judge the trials with this calibration file (FAR/FRR per level and channel) "
+                      "instead of fitting and writing one");
+  cal_cmd->add_flag("--json", cal.json, "--check: JSON output");
+  cal_cmd->add_option(
+      "--scores", cal.scores_file,
+      "write every trial: channel, enrolled, probe file, target, score, normalized");
+  cal_cmd->add_option("--jobs", cal.jobs, "parallel embeddings (default: one per core)");
+  AddModelOptions(cal_cmd, &model);
 
   ServeOptions serve;
   CLI::App* serve_cmd = app.add_subcommand("serve", "run the voiceprint REST service");
@@ -149,6 +194,7 @@ int RunCli(int argc, char** argv) {
   if (*embed_cmd) return RunEmbed(model, embed);
   if (*compare_cmd) return RunCompare(model, compare);
   if (*eval_cmd) return RunEval(model, eval);
+  if (*cal_cmd) return RunCalibrate(model, cal);
   if (*serve_cmd) return RunServe(serve);
   if (*gateway_cmd) return RunGateway(gateway);
   if (*push_cmd) return RunPush(push);

@@ -28,12 +28,37 @@ struct CompareOptions {
 };
 
 struct EvalOptions {
-  std::string dir;
+  std::string dir;   // <speaker>/<utterance> files ...
+  std::string list;  // ... or "<path>\t<speaker>" lines (paths relative to `root`)
+  std::string root;
   std::string trials_file;  // lines "enroll test target|nontarget"; empty: all pairs
   std::string telephone;    // "", "ulaw" or "alaw": pass audio through an 8 kHz G.711 channel
   int jobs = 0;             // parallel embeddings; 0: one per core
   double p_target = 0.01;
   bool json = false;
+  std::string calibration_file;  // empty: beside the model; "none": uncalibrated
+  std::string scores_file;       // write every trial as a TSV line (for plots and analysis)
+  std::string plot_file;         // PNG: DET curve and score histograms (scripts/plot_scores.py)
+};
+
+struct CalibrateOptions {
+  std::vector<std::string> dirs;  // <speaker>/<utterance> folders of held-out speech
+  std::string list;               // or/and lines "<path>\t<speaker>"
+  std::string root;               // relative paths of the list resolve against it
+  std::string cohort_dir;         // <set>/<speaker>/<utterance> speech of other speakers
+  std::string cohort_list;        // or "<path>\t<speaker>" lines (e.g. the training manifest)
+  int cohort_size = 500;          // cohort speakers (each in both channels)
+  int cohort_files = 3;           // files per cohort speaker
+  int top_n = 100;                // AS-Norm top-N
+  std::string probe_lengths = "1.5,3,5,8";  // probe lengths (net speech, s): the score bands
+  int max_probes = 6;                       // per file and length
+  double enroll_fraction = 0.4;             // of each file's speech enrolls; probes: the rest
+  std::string out;                          // empty: beside the model
+  std::string note;                         // free text kept in the provenance
+  std::string scores_file;                  // write every trial as a TSV line
+  std::string check;  // a calibration file: judge these trials with it instead of fitting one
+  bool json = false;  // --check: JSON output
+  unsigned jobs = 0;
 };
 
 struct ServeOptions {
@@ -95,6 +120,7 @@ int RunGateway(const GatewayOptions& options);
 int RunKeys(const KeysOptions& options);
 int RunCompare(const ModelOptions& model, const CompareOptions& options);
 int RunEval(const ModelOptions& model, const EvalOptions& options);
+int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options);
 
 /// The model path that `model_path` (possibly empty) resolves to.
 std::string ResolveModelPath(const std::string& model_path);

@@ -16,33 +16,15 @@
 
 #include "app/commands.h"
 #include "app/model_loader.h"
-#include "audio/audio_decoder.h"
-#include "audio/g711.h"
-#include "audio/resampler.h"
+#include "app/run_program.h"
+#include "app/speech_set.h"
+#include "voiceprint/calibration.h"
 #include "voiceprint/scoring.h"
 
 namespace voxgate::app {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool IsAudioFile(const fs::path& p) {
-  static const std::set<std::string> kExtensions{".wav", ".flac", ".mp3", ".m4a", ".aac",
-                                                 ".ogg", ".opus", ".oga", ".webm"};
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-  return kExtensions.count(ext) > 0;
-}
-
-/// An 8 kHz G.711 telephone channel: band-limit to 8 kHz, compand, and back to the clip's rate.
-Result<audio::AudioClip> TelephoneChannel(const audio::AudioClip& clip, audio::G711Law law) {
-  VOXGATE_ASSIGN_OR_RETURN(std::vector<float> narrow,
-                           audio::Resample(clip.samples, clip.sample_rate_hz, 8000));
-  std::vector<float> coded = audio::G711Decode(audio::G711Encode(narrow, law), law);
-  VOXGATE_ASSIGN_OR_RETURN(std::vector<float> wide,
-                           audio::Resample(coded, 8000, clip.sample_rate_hz));
-  return audio::AudioClip{std::move(wide), clip.sample_rate_hz};
-}
 
 struct Item {
   std::string path;     // as found
@@ -85,56 +67,44 @@ Result<std::vector<TrialSpec>> ReadTrials(const std::string& file,
 }  // namespace
 
 int RunEval(const ModelOptions& model, const EvalOptions& options) {
-  std::error_code ec;
-  if (!fs::is_directory(options.dir, ec))
-    return Fail(NotFoundError("no such folder " + options.dir));
-  std::vector<Item> items;
-  for (auto it = fs::recursive_directory_iterator(options.dir, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file() || !IsAudioFile(it->path())) continue;
-    Item item;
-    item.path = it->path().string();
-    item.key = fs::relative(it->path(), options.dir).string();
-    item.speaker = it->path().parent_path().filename().string();
-    items.push_back(std::move(item));
+  if (options.dir.empty() == options.list.empty()) {
+    return Fail(InvalidArgumentError("give a folder or --list, not both"));
   }
-  if (ec) return Fail(InvalidArgumentError("cannot list " + options.dir + ": " + ec.message()));
-  if (items.empty()) return Fail(NotFoundError("no audio files under " + options.dir));
-  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.key < b.key; });
+  auto listed = options.list.empty() ? ListSpeakerFolder(options.dir)
+                                     : ReadSpeechList(options.list, options.root);
+  if (!listed.ok()) return Fail(listed.status());
+  std::vector<Item> items;
+  for (const SpeechItem& s : *listed) items.push_back({s.path, s.key, s.speaker, {}, 0.0, {}});
 
   auto embedder = LoadEmbedder(model);
   if (!embedder.ok()) return Fail(embedder.status());
-  const audio::G711Law law =
-      options.telephone == "alaw" ? audio::G711Law::kAlaw : audio::G711Law::kUlaw;
+  auto calibration = LoadCalibration((*embedder)->model_info(), options.calibration_file);
+  if (!calibration.ok()) return Fail(calibration.status());
 
-  // Embed in parallel: one model session shared, one inference per worker at a time.
+  EmbedSetOptions eo;
+  if (!options.telephone.empty()) {
+    eo.telephone = options.telephone == "alaw" ? audio::G711Law::kAlaw : audio::G711Law::kUlaw;
+  }
+  eo.jobs = options.jobs;
   const unsigned jobs =
       options.jobs > 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
-  std::atomic<size_t> next{0};
   const auto t0 = std::chrono::steady_clock::now();
-  auto work = [&] {
-    for (size_t i = next++; i < items.size(); i = next++) {
-      Item& item = items[i];
-      auto clip = audio::DecodeFile(item.path);
-      if (clip.ok() && !options.telephone.empty()) clip = TelephoneChannel(*clip, law);
-      if (!clip.ok()) {
-        item.status = clip.status();
-        continue;
-      }
-      item.duration_s = clip->DurationS();
-      auto e = (*embedder)->Embed(*clip);
-      if (!e.ok()) {
-        item.status = e.status();
-        continue;
-      }
-      item.embedding = std::move(e->vector);
-    }
-  };
-  std::vector<std::thread> workers;
-  for (unsigned j = 0; j < jobs; ++j) workers.emplace_back(work);
-  for (auto& w : workers) w.join();
+  std::vector<EmbeddedSpeech> embedded = EmbedSet(**embedder, *listed, eo);
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<voiceprint::ProbeEvidence> evidence(items.size());
+  for (EmbeddedSpeech& e : embedded) {
+    Item& item = items[e.item];
+    item.duration_s = e.duration_s;
+    item.status = e.status;
+    item.embedding = std::move(e.embedding);
+    evidence[e.item].speech_s = e.speech_s;
+    evidence[e.item].quality = e.quality;
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    evidence[i].embedding = items[i].embedding;
+    evidence[i].cohort = calibration->StatsOf(items[i].embedding);
+  }
 
   std::map<std::string, size_t> index;
   std::set<std::string> speakers;
@@ -150,14 +120,45 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
     }
   }
 
-  std::vector<voiceprint::Trial> trials;
+  std::vector<voiceprint::Trial> trials, normalized_trials;
+  // Verdicts at each security level: [level][target] -> accepted / inconclusive / all.
+  struct Counts {
+    size_t accepted = 0, inconclusive = 0, total = 0;
+  };
+  std::array<std::array<Counts, 2>, 3> counts{};
   size_t skipped = 0;
+  std::ofstream scores_out;
+  // A plot needs the trials: in the scores file asked for, or in one beside the picture.
+  const std::string scores_file = !options.scores_file.empty() ? options.scores_file
+                                  : !options.plot_file.empty() ? options.plot_file + ".scores.tsv"
+                                                               : "";
+  if (!scores_file.empty()) {
+    scores_out.open(scores_file, std::ios::trunc);
+    if (!scores_out) return Fail(UnavailableError("cannot write " + scores_file));
+    scores_out << "enroll\ttest\ttarget\tscore\tnormalized\tllr\tspeech_s\n";
+  }
   auto add = [&](size_t a, size_t b, bool target) {
     if (items[a].embedding.empty() || items[b].embedding.empty()) {
       ++skipped;
       return;
     }
     trials.push_back({voiceprint::Score(items[a].embedding, items[b].embedding), target});
+    for (voiceprint::SecurityLevel level : voiceprint::kSecurityLevels) {
+      const voiceprint::Verdict v =
+          calibration->Judge(trials.back().score, evidence[a].cohort, evidence[b], level);
+      Counts& c = counts[static_cast<int>(level)][target ? 1 : 0];
+      ++c.total;
+      if (v.accepted()) ++c.accepted;
+      if (v.inconclusive()) ++c.inconclusive;
+      if (level == voiceprint::SecurityLevel::kBalanced) {
+        normalized_trials.push_back({static_cast<float>(v.normalized), target});
+        if (scores_out.is_open()) {
+          scores_out << items[a].key << '\t' << items[b].key << '\t' << (target ? 1 : 0) << '\t'
+                     << v.score << '\t' << v.normalized << '\t' << v.llr << '\t'
+                     << evidence[b].speech_s << '\n';
+        }
+      }
+    }
   };
   if (!options.trials_file.empty()) {
     auto specs = ReadTrials(options.trials_file, index);
@@ -165,7 +166,11 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
     for (const TrialSpec& t : *specs) add(t.a, t.b, t.target);
   } else {
     for (size_t a = 0; a < items.size(); ++a) {
-      for (size_t b = a + 1; b < items.size(); ++b) add(a, b, items[a].speaker == items[b].speaker);
+      for (size_t b = a + 1; b < items.size(); ++b) {
+        // Impostors come from the same set (corpus, language): across sets they are too easy.
+        if ((*listed)[a].set != (*listed)[b].set) continue;
+        add(a, b, items[a].speaker == items[b].speaker);
+      }
     }
   }
   const voiceprint::EerResult r = voiceprint::ComputeEer(trials, options.p_target);
@@ -173,7 +178,49 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
     return Fail(UnusableError("need both same-speaker and different-speaker trials"));
   }
 
+  const voiceprint::EerResult rn = voiceprint::ComputeEer(normalized_trials, options.p_target);
+  if (!options.plot_file.empty()) {
+    scores_out.close();
+    std::vector<std::string> argv = {
+        "/usr/bin/python3",
+        std::string(VOXGATE_SOURCE_DIR) + "/scripts/plot_scores.py",
+        scores_file,
+        options.plot_file,
+        "--title",
+        fmt::format("{} on {}{}", (*embedder)->model_info().id,
+                    options.dir.empty() ? options.list : options.dir,
+                    options.telephone.empty() ? "" : ", G.711 " + options.telephone),
+        "--column",
+        calibration->cohort().empty() ? "score" : "normalized"};
+    // The levels' thresholds for the longest probes of the channel, on the plotted scale.
+    const auto& bands = calibration
+                            ->channel(options.telephone.empty() ? voiceprint::Channel::kWideband
+                                                                : voiceprint::Channel::kTelephone)
+                            .bands;
+    if (calibration->calibrated() && !bands.empty()) {
+      for (voiceprint::SecurityLevel level : voiceprint::kSecurityLevels) {
+        argv.push_back("--threshold");
+        argv.push_back(fmt::format("{}={}", voiceprint::SecurityLevelName(level),
+                                   bands.back().threshold[static_cast<int>(level)]));
+      }
+    }
+    if (Status s = RunProgram(argv); !s.ok()) return Fail(s.WithContext("plotting"));
+  }
   const voiceprint::ModelInfo& info = (*embedder)->model_info();
+  // FAR: impostors accepted; FRR: targets not accepted (inconclusive counts as not accepted).
+  nlohmann::json levels = nlohmann::json::object();
+  for (voiceprint::SecurityLevel level : voiceprint::kSecurityLevels) {
+    const auto& c = counts[static_cast<int>(level)];
+    const auto ratio = [](size_t a, size_t b) { return b == 0 ? 0.0 : static_cast<double>(a) / b; };
+    levels[voiceprint::SecurityLevelName(level)] = {
+        {"target_far", voiceprint::TargetFalseAcceptRate(level)},
+        {"far", ratio(c[0].accepted, c[0].total)},
+        {"frr", ratio(c[1].total - c[1].accepted, c[1].total)},
+        {"frr_decided",
+         ratio(c[1].total - c[1].accepted - c[1].inconclusive, c[1].total - c[1].inconclusive)},
+        {"inconclusive_target", ratio(c[1].inconclusive, c[1].total)},
+        {"inconclusive_nontarget", ratio(c[0].inconclusive, c[0].total)}};
+  }
   if (options.json) {
     nlohmann::json out{
         {"files", items.size()},
@@ -190,6 +237,11 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
         {"p_target", options.p_target},
         {"model", info.id},
         {"model_threshold", DefaultThreshold(info)},
+        {"calibrated", calibration->calibrated()},
+        {"as_norm", !calibration->cohort().empty()},
+        {"normalized_eer", rn.eer},
+        {"normalized_min_dcf", rn.min_dcf},
+        {"security_levels", levels},
         {"channel", options.telephone.empty() ? "clean" : "g711-" + options.telephone},
         {"audio_s", audio_s},
         {"wall_s", wall_s}};
@@ -205,6 +257,21 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
                              options.p_target, r.min_dcf_threshold)
               << fmt::format("speed:    {:.1f} s of audio in {:.1f} s ({} jobs)\n", audio_s, wall_s,
                              jobs);
+    if (calibration->calibrated()) {
+      std::cout << fmt::format("AS-Norm:  {}  EER {:.2f} %  minDCF {:.4f}\n",
+                               calibration->cohort().empty() ? "off" : "on", 100 * rn.eer,
+                               rn.min_dcf);
+    }
+    std::cout << "level       target FAR   FAR       FRR      inconclusive (target / impostor)\n";
+    for (voiceprint::SecurityLevel level : voiceprint::kSecurityLevels) {
+      const auto& l = levels[voiceprint::SecurityLevelName(level)];
+      std::cout << fmt::format("{:<11} {:6.1f} %  {:6.2f} %  {:6.2f} %  {:5.1f} % / {:5.1f} %\n",
+                               voiceprint::SecurityLevelName(level),
+                               100 * l["target_far"].get<double>(), 100 * l["far"].get<double>(),
+                               100 * l["frr"].get<double>(),
+                               100 * l["inconclusive_target"].get<double>(),
+                               100 * l["inconclusive_nontarget"].get<double>());
+    }
     for (const auto& f : failed) {
       std::cout << "failed:   " << f["file"].get<std::string>() << ": "
                 << f["error"].get<std::string>() << "\n";

@@ -1,0 +1,143 @@
+// `voxgate calibrate` and `voxgate eval` on real speech with the starter model, as an operator
+// runs them: the thresholds a calibration derives hold their false-accept rates on speakers that
+// neither the model nor the calibration saw (calibrated on half of the held-out speakers, checked
+// on the other half with `calibrate --check`), and the shipped calibration does what
+// docs/models.md says on the development set.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "app/server_process.h"
+#include "test_util.h"
+
+namespace voxgate::testing {
+namespace {
+
+std::string RunVoxgate(const std::string& args, int* status) {
+  std::string out;
+  FILE* p = popen((VoxgateBinary() + " " + args + " 2>&1").c_str(), "r");
+  if (!p) return out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int rc = pclose(p);
+  *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return out;
+}
+
+nlohmann::json RunJson(const std::string& args) {
+  int status = -1;
+  const std::string out = RunVoxgate(args, &status);
+  EXPECT_EQ(status, 0) << args << "\n" << out;
+  // eval --json prints one JSON document (warnings, if any, go to stderr before it).
+  const size_t brace = out.find('{');
+  return nlohmann::json::parse(brace == std::string::npos ? "" : out.substr(brace), nullptr, false);
+}
+
+// Upper bound of a rate's estimate at `n` trials: target + 3 binomial standard deviations.
+double Bound(double target, double n) {
+  return target + 3.0 * std::sqrt(target * (1 - target) / n);
+}
+
+// Splits the held-out list into two folds: alternate speakers within each set.
+std::array<std::string, 2> Folds(const TempDir& dir) {
+  std::ifstream in(RepoPath("models/voxgate-starter.calibration-set.tsv"));
+  std::map<std::string, std::vector<std::string>> lines_of;  // speaker -> lines
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    lines_of[line.substr(line.find('\t') + 1)].push_back(line);
+  }
+  std::map<std::string, int> seen_in_set;
+  std::array<std::ofstream, 2> out{std::ofstream(dir.Sub("fold0.tsv")),
+                                   std::ofstream(dir.Sub("fold1.tsv"))};
+  for (const auto& [speaker, lines] : lines_of) {
+    const int fold = seen_in_set[speaker.substr(0, speaker.find('/'))]++ % 2;
+    for (const auto& l : lines) out[fold] << l << "\n";
+  }
+  return {dir.Sub("fold0.tsv"), dir.Sub("fold1.tsv")};
+}
+
+TEST(CalibrateTest, LevelsHoldTheirFalseAcceptRateOnUnseenSpeakers) {
+  TempDir dir("voxgate-calibrate");
+  const auto folds = Folds(dir);
+  const std::string root = SpeechPath("");
+  const std::string cal = dir.Sub("fold0.calibration.json");
+  int status = -1;
+  const std::string out = RunVoxgate(
+      "calibrate --list " + folds[0] + " --root " + root + " --cohort-list " +
+          RepoPath("models/voxgate-starter.manifest.tsv") + " --cohort-size 200 --out " + cal,
+      &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("wideband: EER"), std::string::npos) << out;
+  EXPECT_NE(out.find("telephone: EER"), std::string::npos) << out;
+  ASSERT_TRUE(std::filesystem::exists(dir.Sub("fold0.calibration.cohort.f32")));
+
+  // The other half's trials, judged with this calibration.
+  const nlohmann::json j =
+      RunJson("calibrate --json --list " + folds[1] + " --root " + root + " --check " + cal);
+  ASSERT_FALSE(j.is_discarded());
+  for (const std::string channel : {"wideband", "telephone"}) {
+    SCOPED_TRACE(channel);
+    const nlohmann::json& levels = j[channel];
+    for (const std::string level : {"high", "balanced", "convenient"}) {
+      const nlohmann::json& l = levels[level];
+      const double n = l["nontarget_trials"].get<double>();
+      ASSERT_GT(n, 1000) << l.dump();
+      EXPECT_LE(l["far"].get<double>(), Bound(l["target_far"].get<double>(), n))
+          << level << ": " << l.dump();
+    }
+    // The levels are ordered: a stricter one accepts fewer impostors and refuses more speakers.
+    EXPECT_LE(levels["high"]["far"].get<double>(), levels["balanced"]["far"].get<double>());
+    EXPECT_LE(levels["balanced"]["far"].get<double>(), levels["convenient"]["far"].get<double>());
+    EXPECT_GE(levels["balanced"]["frr"].get<double>(), levels["convenient"]["frr"].get<double>());
+    EXPECT_GE(levels["high"]["frr"].get<double>(), levels["balanced"]["frr"].get<double>());
+  }
+
+  // A calibration made for another model is refused, not silently applied.
+  const nlohmann::json other = nlohmann::json::parse(std::ifstream(cal), nullptr, false);
+  ASSERT_FALSE(other.is_discarded());
+  nlohmann::json wrong = other;
+  wrong["model_id"] = "another-model:000000000000";
+  std::ofstream(dir.Sub("wrong.calibration.json")) << wrong.dump();
+  std::filesystem::copy_file(dir.Sub("fold0.calibration.cohort.f32"),
+                             dir.Sub("wrong.calibration.cohort.f32"));
+  RunVoxgate("eval --list " + folds[1] + " --root " + root + " --calibration " +
+                 dir.Sub("wrong.calibration.json"),
+             &status);
+  EXPECT_EQ(status, 1);
+}
+
+TEST(CalibrateTest, ShippedCalibrationOnTheDevelopmentSet) {
+  TempDir dir("voxgate-eval-plot");
+  const std::string png = dir.Sub("dev.png");
+  const nlohmann::json j =
+      RunJson("eval --json " + SpeechPath("resemblyzer-librispeech/librispeech_test-other") +
+              " --plot " + png);
+  ASSERT_FALSE(j.is_discarded());
+  ASSERT_TRUE(j["calibrated"].get<bool>());
+  ASSERT_TRUE(j["as_norm"].get<bool>());
+  // AS-Norm pays on these speakers (measured 3.58 % -> 1.78 %).
+  EXPECT_LT(j["normalized_eer"].get<double>(), j["eer"].get<double>());
+  EXPECT_LT(j["normalized_min_dcf"].get<double>(), j["min_dcf"].get<double>());
+  const auto& balanced = j["security_levels"]["balanced"];
+  EXPECT_LE(balanced["far"].get<double>(), 0.01) << balanced.dump();
+  EXPECT_LE(balanced["frr"].get<double>(), 0.15) << balanced.dump();
+  // The DET curve and histograms are a PNG picture, with the trials beside it.
+  std::ifstream in(png, std::ios::binary);
+  std::string head(8, '\0');
+  in.read(head.data(), 8);
+  EXPECT_EQ(head, std::string("\x89PNG\r\n\x1a\n", 8));
+  EXPECT_GT(std::filesystem::file_size(png), 10000u);
+  EXPECT_TRUE(std::filesystem::exists(png + ".scores.tsv"));
+}
+
+}  // namespace
+}  // namespace voxgate::testing
