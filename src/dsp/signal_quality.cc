@@ -119,6 +119,8 @@ double ClippingRatio(std::span<const float> x) {
   return static_cast<double>(clipped) / static_cast<double>(x.size());
 }
 
+constexpr size_t kMaxSpectrumFrames = 16;
+
 // LTAS over the frames whose energy is >= loud_threshold; see kBandwidthEnergyFraction.
 double BandwidthHz(std::span<const float> samples, int sample_rate_hz, size_t frame,
                    std::span<const double> energy, double loud_threshold) {
@@ -139,8 +141,15 @@ double BandwidthHz(std::span<const float> samples, int sample_rate_hz, size_t fr
   std::vector<double> power(num_bins);
   std::vector<double> ltas(num_bins, 0.0);
   std::vector<std::complex<double>> scratch((*fft)->scratch_size());
+  // The long-term spectrum needs a second or so of loud speech, not all of it: take at most
+  // kMaxSpectrumFrames loud frames, spread evenly (a 3-s probe costs a third as much; a 5-minute
+  // upload no longer pays one FFT per 40 ms).
+  const size_t loud = static_cast<size_t>(
+      std::count_if(energy.begin(), energy.end(), [&](double e) { return e >= loud_threshold; }));
+  const size_t stride = std::max<size_t>(1, (loud + kMaxSpectrumFrames - 1) / kMaxSpectrumFrames);
+  size_t seen = 0;
   for (size_t f = 0; f < energy.size(); ++f) {
-    if (energy[f] < loud_threshold) continue;
+    if (energy[f] < loud_threshold || seen++ % stride != 0) continue;
     LoadFrame(samples.subspan(f * frame, frame), std::span<double>(buffer).first(frame));
     for (size_t n = 0; n < frame; ++n) buffer[n] *= window[n];
     (*fft)->PowerSpectrum(buffer, power, scratch);
