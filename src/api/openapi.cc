@@ -232,9 +232,29 @@ json UserIdPathParam() {
 
 json ThresholdSchema() {
   return Range(Typed("number",
-                     "Decision threshold on the cosine score, in [-1, 1]. Default: the model's "
-                     "calibrated threshold, or service.threshold when configured."),
+                     "A fixed decision threshold on the raw cosine score, in [-1, 1], instead of "
+                     "the security level (no normalisation; the quality gates still apply)."),
                -1.0, 1.0);
+}
+
+json SecurityLevelSchema() {
+  json s = Enum("string", {"high", "balanced", "convenient"},
+                "The operating point: target false-accept rate 0.1 %, 1 %, 5 %. Default: "
+                "service.security_level (balanced).");
+  return s;
+}
+
+json ProbeQualitySchema() {
+  json p;
+  p["speech_s"] = Seconds("Net speech, seconds.");
+  p["snr_db"] = Typed("number", "Estimated speech-to-noise ratio, dB.");
+  p["clipping_ratio"] = Typed("number", "Share of samples in clipped runs.");
+  p["bandwidth_hz"] = Typed("number", "Effective audio bandwidth, Hz.");
+  p["narrowband"] = Typed("boolean", "A telephone (8 kHz) channel, even if resampled.");
+  p["channel"] =
+      Enum("string", {"wideband", "telephone"}, "The calibration the probe was judged with.");
+  return Object(std::move(p),
+                {"speech_s", "snr_db", "clipping_ratio", "bandwidth_hz", "narrowband", "channel"});
 }
 
 std::vector<OperationSpec> BuildSpecs() {
@@ -279,15 +299,20 @@ std::vector<OperationSpec> BuildSpecs() {
     s.summary = "Verify a speaker (1:1, or best match when no user_id)";
     s.description =
         "Scores one recording against the claimed user's voiceprint (`user_id`), or against all "
-        "active users when `user_id` is absent. Only active users verify. When the recording holds "
-        "too little speech the answer is 200 with verified=false, inconclusive=true and a reason.";
+        "active users when `user_id` is absent, and answers the calibrated verdict at the "
+        "security level (AS-Norm, per-channel calibration, the level's threshold for this much "
+        "speech). Only active users verify. When the recording cannot be judged (too little "
+        "speech, clipped, too noisy) the answer is 200 with verified=false, inconclusive=true and "
+        "a reason.";
     s.request_body =
         FormOrJsonBody("One recording, and optionally the claimed user and a threshold.",
                        "VerifyForm", "VerifyJson", {"audio"});
     s.responses["200"] =
         JsonResponse("The decision (verified may be false; see reason and inconclusive).",
                      Ref("VerifyResponse"));
-    s.errors = {{400, "Missing audio, a bad user_id or a threshold outside [-1, 1]."},
+    s.errors = {{400,
+                 "Missing audio, a bad user_id, a threshold outside [-1, 1] or an unknown "
+                 "security_level."},
                 {404, "The claimed user_id is not enrolled (not_found)."},
                 {413, ""},
                 {415, ""},
@@ -302,12 +327,14 @@ std::vector<OperationSpec> BuildSpecs() {
     s.tag = "voiceprints";
     s.summary = "Identify a speaker (1:N over active users)";
     s.description =
-        "Ranks the active users by similarity to one recording and returns the top_k. identified "
-        "is true when the best score reaches the threshold.";
+        "Ranks the active users by (normalised) similarity to one recording and returns the "
+        "top_k. identified is true when the best match is accepted at the security level.";
     s.request_body = FormOrJsonBody("One recording, and optionally top_k and a threshold.",
                                     "IdentifyForm", "IdentifyJson", {"audio"});
     s.responses["200"] = JsonResponse("The best matches, best first.", Ref("IdentifyResponse"));
-    s.errors = {{400, "Missing audio, top_k outside [1, 100] or a threshold outside [-1, 1]."},
+    s.errors = {{400,
+                 "Missing audio, top_k outside [1, 100], a threshold outside [-1, 1] or an "
+                 "unknown security_level."},
                 {413, ""},
                 {415, ""},
                 {422, "The recording holds no usable speech (unusable)."},
@@ -607,6 +634,7 @@ json ProbeFields(bool multipart, bool identify) {
                              "The claimed user (1:1). Absent: best match over all active users.");
   }
   p["threshold"] = ThresholdSchema();
+  p["security_level"] = SecurityLevelSchema();
   return p;
 }
 
@@ -615,7 +643,8 @@ json ScoredUser() {
   p["user_id"] = Ref("UserId");
   p["name"] = Typed("string");
   p["score"] = Score("Cosine similarity in [-1, 1].");
-  return Object(std::move(p), {"user_id", "name", "score"});
+  p["confidence"] = Typed("number", "Calibrated probability of the same speaker, in [0, 1].");
+  return Object(std::move(p), {"user_id", "name", "score", "confidence"});
 }
 
 json ClusterNode() {
@@ -750,13 +779,22 @@ json Schemas() {
     p["success"] = SuccessTrue();
     p["verified"] = Typed("boolean");
     p["user_id"] = Typed("string", "The claimed user, or the best match.");
-    p["confidence"] = Score("The score (cosine similarity) of user_id.");
-    p["threshold"] = Score("The threshold applied.");
+    p["confidence"] = Typed("number",
+                            "Calibrated probability that user_id is speaking, at equal priors "
+                            "(uncalibrated model: the cosine score).");
+    p["score"] = Score("The raw cosine score of user_id.");
+    p["llr"] = Typed("number", "Calibrated log-likelihood ratio.");
+    p["threshold"] = Score("The raw-cosine threshold this trial was held to.");
+    p["security_level"] = SecurityLevelSchema();
+    p["calibrated"] = Typed("boolean", "The verdict came from the model's calibration.");
+    p["quality"] = ProbeQualitySchema();
     p["processing_time"] = Seconds("Server-side processing time, seconds.");
     p["timestamp"] = Timestamp("ISO 8601, UTC.");
     p["all_scores"] = ArrayOf(Ref("ScoredUser"), "The best-scoring active users, best first.");
     p["speech_s"] = Seconds("Net speech in the recording, seconds.");
-    p["inconclusive"] = Typed("boolean", "Present (true) when there was too little speech.");
+    p["inconclusive"] = Typed("boolean",
+                              "Present (true) when the probe cannot be judged at the level: too "
+                              "little speech, clipped, too noisy (see reason).");
     p["reason"] = Typed("string", "Why not verified, or why inconclusive.");
     s["VerifyResponse"] =
         Object(std::move(p), {"success", "verified", "user_id", "confidence", "threshold",
@@ -765,10 +803,16 @@ json Schemas() {
   {
     json p;
     p["success"] = SuccessTrue();
-    p["identified"] = Typed("boolean", "The best match reaches the threshold.");
+    p["identified"] = Typed("boolean", "The best match is accepted at the security level.");
     p["user_id"] = Typed("string", "The best match (when identified).");
     p["matches"] = ArrayOf(Ref("ScoredUser"), "Up to top_k active users, best first.");
-    p["threshold"] = Score("The threshold applied.");
+    p["threshold"] = Score("The raw-cosine threshold the best match was held to.");
+    p["confidence"] = Typed("number", "Calibrated probability of the best match.");
+    p["llr"] = Typed("number", "Calibrated log-likelihood ratio of the best match.");
+    p["security_level"] = SecurityLevelSchema();
+    p["quality"] = ProbeQualitySchema();
+    p["inconclusive"] = Typed("boolean", "Present (true) when the probe cannot be judged.");
+    p["reason"] = Typed("string", "Why not identified, or why inconclusive.");
     p["speech_s"] = Seconds("Net speech in the recording, seconds.");
     p["processing_time"] = Seconds("Server-side processing time, seconds.");
     p["timestamp"] = Timestamp("ISO 8601, UTC.");
