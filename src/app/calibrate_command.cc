@@ -69,29 +69,13 @@ void AddSpeakerMeans(const std::vector<SpeechItem>& items,
   }
 }
 
-// FAR (impostors accepted), FRR (true speakers not accepted; inconclusive counts) and the
-// inconclusive shares, per channel and level.
-template <typename Counts>
-int PrintCheck(const std::array<std::array<std::array<Counts, 2>, 3>, 2>& counts,
-               const CalibrateOptions& options, const std::string& model, size_t files,
-               size_t speakers) {
+// FAR, FRR and inconclusive shares per channel and level of --check.
+int PrintCheck(const std::array<VerdictTally, 2>& tallies, const CalibrateOptions& options,
+               const std::string& model, size_t files, size_t speakers) {
   nlohmann::json out{
       {"model", model}, {"calibration", options.check}, {"files", files}, {"speakers", speakers}};
-  const auto ratio = [](size_t a, size_t b) { return b == 0 ? 0.0 : static_cast<double>(a) / b; };
   for (int ch = 0; ch < 2; ++ch) {
-    nlohmann::json levels = nlohmann::json::object();
-    for (SecurityLevel level : voiceprint::kSecurityLevels) {
-      const auto& c = counts[ch][static_cast<int>(level)];
-      levels[voiceprint::SecurityLevelName(level)] = {
-          {"target_far", voiceprint::TargetFalseAcceptRate(level)},
-          {"far", ratio(c[0].accepted, c[0].total)},
-          {"frr", ratio(c[1].total - c[1].accepted, c[1].total)},
-          {"inconclusive_target", ratio(c[1].inconclusive, c[1].total)},
-          {"inconclusive_nontarget", ratio(c[0].inconclusive, c[0].total)},
-          {"target_trials", c[1].total},
-          {"nontarget_trials", c[0].total}};
-    }
-    out[voiceprint::ChannelName(static_cast<Channel>(ch))] = levels;
+    out[voiceprint::ChannelName(static_cast<Channel>(ch))] = tallies[ch].Json();
   }
   if (options.json) {
     std::cout << out.dump(2) << "\n";
@@ -214,11 +198,7 @@ int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options) {
     if (!scores_out) return Fail(UnavailableError("cannot write " + options.scores_file));
     scores_out << "channel\tenrolled\tprobe\tprobe_s\ttarget\tscore\tnormalized\n";
   }
-  // --check: verdicts by [channel][level][target] -> accepted, inconclusive, all.
-  struct Counts {
-    size_t accepted = 0, inconclusive = 0, total = 0;
-  };
-  std::array<std::array<std::array<Counts, 2>, 3>, 2> counts{};
+  std::array<VerdictTally, 2> tallies;  // --check, by channel
   std::array<voiceprint::ChannelCalibration, 2> channels;
   nlohmann::json report = nlohmann::json::object();
   const int rate = info.sample_rate_hz;
@@ -307,11 +287,7 @@ int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options) {
               evidence.quality = p.quality;
               evidence.cohort = ps;
               for (voiceprint::SecurityLevel level : voiceprint::kSecurityLevels) {
-                const voiceprint::Verdict v = checked->Judge(s, e.stats, evidence, level);
-                Counts& c = counts[ch][static_cast<int>(level)][target ? 1 : 0];
-                ++c.total;
-                if (v.accepted()) ++c.accepted;
-                if (v.inconclusive()) ++c.inconclusive;
+                tallies[ch].Add(level, target, checked->Judge(s, e.stats, evidence, level));
               }
             }
             if (scores_out.is_open()) {
@@ -345,7 +321,7 @@ int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::set<std::string> speakers;
   for (const auto& item : items) speakers.insert(item.speaker);
-  if (checked) return PrintCheck(counts, options, info.id, items.size(), speakers.size());
+  if (checked) return PrintCheck(tallies, options, info.id, items.size(), speakers.size());
   nlohmann::json provenance{
       {"made_by", "voxgate calibrate"},
       {"model", info.id},

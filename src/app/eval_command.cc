@@ -121,11 +121,7 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
   }
 
   std::vector<voiceprint::Trial> trials, normalized_trials;
-  // Verdicts at each security level: [level][target] -> accepted / inconclusive / all.
-  struct Counts {
-    size_t accepted = 0, inconclusive = 0, total = 0;
-  };
-  std::array<std::array<Counts, 2>, 3> counts{};
+  VerdictTally tally;
   size_t skipped = 0;
   std::ofstream scores_out;
   // A plot needs the trials: in the scores file asked for, or in one beside the picture.
@@ -146,10 +142,7 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
     for (voiceprint::SecurityLevel level : voiceprint::kSecurityLevels) {
       const voiceprint::Verdict v =
           calibration->Judge(trials.back().score, evidence[a].cohort, evidence[b], level);
-      Counts& c = counts[static_cast<int>(level)][target ? 1 : 0];
-      ++c.total;
-      if (v.accepted()) ++c.accepted;
-      if (v.inconclusive()) ++c.inconclusive;
+      tally.Add(level, target, v);
       if (level == voiceprint::SecurityLevel::kBalanced) {
         normalized_trials.push_back({static_cast<float>(v.normalized), target});
         if (scores_out.is_open()) {
@@ -207,20 +200,7 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
     if (Status s = RunProgram(argv); !s.ok()) return Fail(s.WithContext("plotting"));
   }
   const voiceprint::ModelInfo& info = (*embedder)->model_info();
-  // FAR: impostors accepted; FRR: targets not accepted (inconclusive counts as not accepted).
-  nlohmann::json levels = nlohmann::json::object();
-  for (voiceprint::SecurityLevel level : voiceprint::kSecurityLevels) {
-    const auto& c = counts[static_cast<int>(level)];
-    const auto ratio = [](size_t a, size_t b) { return b == 0 ? 0.0 : static_cast<double>(a) / b; };
-    levels[voiceprint::SecurityLevelName(level)] = {
-        {"target_far", voiceprint::TargetFalseAcceptRate(level)},
-        {"far", ratio(c[0].accepted, c[0].total)},
-        {"frr", ratio(c[1].total - c[1].accepted, c[1].total)},
-        {"frr_decided",
-         ratio(c[1].total - c[1].accepted - c[1].inconclusive, c[1].total - c[1].inconclusive)},
-        {"inconclusive_target", ratio(c[1].inconclusive, c[1].total)},
-        {"inconclusive_nontarget", ratio(c[0].inconclusive, c[0].total)}};
-  }
+  const nlohmann::json levels = tally.Json();
   if (options.json) {
     nlohmann::json out{
         {"files", items.size()},

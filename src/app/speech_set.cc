@@ -124,4 +124,31 @@ Result<audio::AudioClip> LoadClip(const SpeechItem& item,
   return clip;
 }
 
+void VerdictTally::Add(voiceprint::SecurityLevel level, bool target,
+                       const voiceprint::Verdict& verdict) {
+  Counts& c = counts_[static_cast<int>(level)][target ? 1 : 0];
+  ++c.total;
+  if (verdict.accepted()) ++c.accepted;
+  if (verdict.inconclusive()) ++c.inconclusive;
+}
+
+nlohmann::json VerdictTally::Json() const {
+  const auto ratio = [](size_t a, size_t b) { return b == 0 ? 0.0 : static_cast<double>(a) / b; };
+  nlohmann::json levels = nlohmann::json::object();
+  for (voiceprint::SecurityLevel level : voiceprint::kSecurityLevels) {
+    const Counts& n = counts_[static_cast<int>(level)][0];
+    const Counts& t = counts_[static_cast<int>(level)][1];
+    levels[voiceprint::SecurityLevelName(level)] = {
+        {"target_far", voiceprint::TargetFalseAcceptRate(level)},
+        {"far", ratio(n.accepted, n.total)},
+        {"frr", ratio(t.total - t.accepted, t.total)},
+        {"frr_decided", ratio(t.total - t.accepted - t.inconclusive, t.total - t.inconclusive)},
+        {"inconclusive_target", ratio(t.inconclusive, t.total)},
+        {"inconclusive_nontarget", ratio(n.inconclusive, n.total)},
+        {"target_trials", t.total},
+        {"nontarget_trials", n.total}};
+  }
+  return levels;
+}
+
 }  // namespace voxgate::app

@@ -2,7 +2,9 @@
 // the 8 kHz G.711 telephone channel, and embedding many files in parallel.
 #pragma once
 
+#include <array>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "audio/audio_clip.h"
 #include "audio/g711.h"
 #include "common/result.h"
+#include "voiceprint/calibration.h"
 #include "voiceprint/embedder.h"
 
 namespace voxgate::app {
@@ -61,5 +64,21 @@ struct EmbedSetOptions {
 std::vector<EmbeddedSpeech> EmbedSet(const voiceprint::Embedder& embedder,
                                      const std::vector<SpeechItem>& items,
                                      const EmbedSetOptions& options);
+
+/// Verdicts counted per security level, for the FAR / FRR reports of eval and calibrate --check.
+class VerdictTally {
+ public:
+  void Add(voiceprint::SecurityLevel level, bool target, const voiceprint::Verdict& verdict);
+  /// Per level: target_far, far (impostors accepted), frr (true speakers not accepted,
+  /// inconclusive included), frr_decided (among decided trials), inconclusive_target,
+  /// inconclusive_nontarget, target_trials, nontarget_trials.
+  nlohmann::json Json() const;
+
+ private:
+  struct Counts {
+    size_t accepted = 0, inconclusive = 0, total = 0;
+  };
+  std::array<std::array<Counts, 2>, 3> counts_{};  // [level][target]
+};
 
 }  // namespace voxgate::app
