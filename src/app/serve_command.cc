@@ -5,9 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "analytics/cluster_aggregator.h"
 #include "analytics/redis_streams_event_bus.h"
@@ -98,6 +103,60 @@ cluster::NodeInfo SelfEntry(const AppConfig& config, const std::string& node_id,
   for (const auto& [k, v] : config.cluster.metadata) n.metadata[k] = v;
   return n;
 }
+
+}  // namespace
+
+namespace {
+
+// How long SIGTERM may take before the process exits regardless (below the 30 s that test
+// harnesses and many supervisors give before SIGKILL).
+constexpr auto kShutdownDeadline = std::chrono::seconds(20);
+
+// Ends the process when the shutdown overruns kShutdownDeadline or a second stop signal comes.
+class ShutdownWatchdog {
+ public:
+  ShutdownWatchdog(const std::atomic<const char*>* stage, sigset_t signals) : stage_(stage) {
+    timer_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      if (!cv_.wait_for(lock, kShutdownDeadline, [this] { return done_; })) {
+        ForceExit(
+            fmt::format("shutdown still {} after {} s", stage_->load(), kShutdownDeadline.count()));
+      }
+    });
+    // The stop signals stay blocked in every thread: a second one waits here.
+    std::thread([this, signals] {
+      int sig = 0;
+      if (sigwait(&signals, &sig) == 0) {
+        ForceExit(fmt::format("signal {} again while {}", sig, stage_->load()));
+      }
+    }).detach();
+  }
+  ~ShutdownWatchdog() {
+    Done();
+    if (timer_.joinable()) timer_.join();
+  }
+  void Done() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  static void ForceExit(const std::string& why) {
+    spdlog::error("{}: exiting now", why);
+    spdlog::default_logger()->flush();
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
+
+  const std::atomic<const char*>* stage_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread timer_;
+};
 
 }  // namespace
 
@@ -289,17 +348,31 @@ int RunServe(const ServeOptions& options) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {}: finishing in-flight requests", sig);
+  // Shutdown is bounded: a stage that hangs must not keep the process past its supervisor's
+  // patience (systemd, a test harness). At kShutdownDeadline, or at a second SIGTERM/SIGINT, the
+  // process exits anyway, naming the stage it was in. Nothing acknowledged is lost by that: every
+  // answered write is already committed to the store.
+  std::atomic<const char*> stage{"leaving the cluster"};
+  ShutdownWatchdog watchdog(&stage, stop_signals);
   // Leave the registry first so that gateways stop sending new requests here.
   if (node_registry) node_registry->StopHeartbeat(/*deregister=*/true);
+  stage = "stopping the SIP agent";
   if (sip) sip->Stop();  // BYE on every call; the manager then finishes their sessions
+  stage = "finishing calls";
   if (calls) calls->Stop();
+  stage = "stopping the HTTP server";
   server.Shutdown(std::chrono::seconds(10));
+  stage = "stopping broadcasts";
   if (broadcasts) broadcasts->Shutdown();  // flushes and closes every FLV stream
+  stage = "finishing live sessions";
   (*live)->Shutdown();
+  stage = "stopping webhooks and event streams";
   if (webhooks) webhooks->Stop();
   if (aggregator) aggregator->Stop();
   if (cluster_bus) cluster_bus->Stop();  // writes what is still queued while Redis answers
+  stage = "draining the inference pool";
   pool->Shutdown(std::chrono::seconds(10));
+  watchdog.Done();
   spdlog::info("stopped");
   return 0;
 }

@@ -139,7 +139,7 @@ struct StreamingScorer::Impl {
   std::string claimed_user;
   SecurityLevel level = SecurityLevel::kBalanced;
   std::optional<double> fixed_threshold;  // a raw-cosine threshold instead of the level's
-  double threshold = 0;  // the last verdict's raw-cosine threshold (events before one: nominal)
+  double threshold = 0;  // the level's nominal raw cosine, for events before any verdict
   double change_threshold = 0;
   int rate = 16000;
   std::shared_ptr<const Embedder> embedder;
