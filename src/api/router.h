@@ -29,6 +29,9 @@ using Handler = std::function<void(const Request&, Responder)>;
 struct RouteOptions {
   /// Counts against the caller's rate limit (built-in health/ready/metrics routes say false).
   bool rate_limited = true;
+  /// False for routes that are not API operations (the console's static files): the OpenAPI
+  /// document leaves them out.
+  bool documented = true;
   /// Set for a WebSocket route (HttpServer::WebSocketRoute): an upgrade request goes here.
   WebSocketFactory websocket;
   WebSocketOptions websocket_options;

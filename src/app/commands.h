@@ -66,6 +66,7 @@ struct ServeOptions {
   int port = -1;            // >= 0 overrides server.port
   std::string data_dir;     // non-empty overrides data_dir
   bool dev = false;         // explicit no-auth dev mode
+  std::string console_dir;  // non-empty: serve the console from this folder (web/), not the binary
 };
 
 struct KeysOptions {
@@ -109,6 +110,7 @@ struct GatewayOptions {
   std::string redis_url;           // registry; empty: $VOXGATE_REDIS_URL, then store.redis.url
   std::vector<std::string> nodes;  // static host:port list instead of the registry
   int health_interval_ms = 0;      // > 0 overrides gateway.health.interval_ms
+  std::string console_dir;         // non-empty: serve the console from this folder, not the binary
 };
 
 int RunEmbed(const ModelOptions& model, const EmbedOptions& options);

@@ -25,6 +25,7 @@
 #include "app/app_config.h"
 #include "app/cluster_routes.h"
 #include "app/commands.h"
+#include "app/console.h"
 #include "app/live_stack.h"
 #include "app/model_loader.h"
 #include "cluster/node_info.h"
@@ -276,6 +277,16 @@ int RunServe(const ServeOptions& options) {
                      });
   }
   if (s.ok()) s = api::AddDocumentRoutes(server, VOXGATE_VERSION);
+  if (s.ok()) {
+    auto console = LoadConsole(options.console_dir);
+    if (console.ok()) {
+      s = console->AddRoutes(server);
+    } else if (options.console_dir.empty()) {
+      spdlog::warn("no console: {}", console.status().ToString());  // a build without web/
+    } else {
+      s = console.status().WithContext("console");
+    }
+  }
   if (!s.ok()) return Fail(s);
   const auto model_info = (*embedder)->model_info();
   server.health().Add("model", [model_info] {
@@ -343,6 +354,9 @@ int RunServe(const ServeOptions& options) {
   spdlog::info("listening on {}://{}:{}", server.tls() ? "https" : "http", config.server.host,
                server.port());
   std::cout << fmt::format("voxgate: listening on {}:{}", config.server.host, server.port())
+            << std::endl;
+  std::cout << fmt::format("voxgate: console at {}://{}:{}/", server.tls() ? "https" : "http",
+                           ConsoleHost(config.server.host), server.port())
             << std::endl;
 
   int sig = 0;
