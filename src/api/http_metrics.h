@@ -8,11 +8,14 @@
 //                                                       body_timeout, tls_handshake
 // Route labels are route patterns (or "unmatched"), never raw paths, so cardinality stays bounded.
 // Besides the families it keeps plain totals (Totals) for the node's own cluster entry, which
-// would otherwise have to sum every label set on each heartbeat.
+// would otherwise have to sum every label set on each heartbeat, and the last minute's requests
+// (Recent: rate and latency percentiles, for the console's overview).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string_view>
 
 #include "metrics/registry.h"
@@ -36,7 +39,28 @@ class HttpMetrics {
   };
   Totals totals() const;
 
+  /// The requests answered in the last `kRecentWindowS` seconds (whole seconds: up to one
+  /// second of the oldest may be left out). Latency percentiles are resolved to about 12 %.
+  static constexpr int kRecentWindowS = 60;
+  struct Recent {
+    int64_t requests = 0;
+    int64_t errors = 0;     // 5xx
+    double rate_per_s = 0;  // requests / window
+    double p50_ms = 0;      // 0 when there were none
+    double p99_ms = 0;
+  };
+  Recent recent() const;
+
  private:
+  // Latency buckets: upper edges 0.1 ms * 1.25^i, i < kBuckets (the last one open-ended).
+  static constexpr int kBuckets = 64;
+  struct Second {
+    int64_t second = -1;  // steady-clock second this slot counts, -1: unused
+    int64_t requests = 0;
+    int64_t errors = 0;
+    std::array<uint32_t, kBuckets> latency{};
+  };
+
   metrics::Family<metrics::Counter>& requests_;
   metrics::Family<metrics::Histogram>& duration_;
   metrics::Family<metrics::Counter>& protocol_errors_;
@@ -45,6 +69,8 @@ class HttpMetrics {
   std::atomic<int64_t> total_requests_{0};
   std::atomic<int64_t> total_errors_{0};
   std::atomic<double> total_duration_s_{0.0};
+  mutable std::mutex recent_mu_;
+  std::array<Second, kRecentWindowS> recent_;  // GUARDED_BY(recent_mu_): slot = second % size
 };
 
 }  // namespace voxgate::api

@@ -23,6 +23,7 @@
 #include "api/access_log.h"
 #include "api/http_error.h"
 #include "api/http_metrics.h"
+#include "api/websocket_protocol.h"
 #include "metrics/text_format.h"
 
 namespace voxgate::api {
@@ -151,8 +152,14 @@ class WsSession : public SessionBase, public WebSocketConnection {
     t.idle_timeout = ToDuration(options_.idle_timeout_s);
     t.keep_alive_pings = true;
     ws_->set_option(t);
-    ws_->set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "voxgate"); }));
+    // Select our subprotocol when offered (a browser that offered its key as one requires an
+    // answer); the key itself is never echoed.
+    const bool offered =
+        OffersWebSocketProtocol(upgrade[http::field::sec_websocket_protocol], kWebSocketProtocol);
+    ws_->set_option(websocket::stream_base::decorator([offered](websocket::response_type& res) {
+      res.set(http::field::server, "voxgate");
+      if (offered) res.set(http::field::sec_websocket_protocol, kWebSocketProtocol);
+    }));
     ws_->read_message_max(options_.max_message_bytes);
     ws_->async_accept(upgrade, [self = Self()](beast::error_code ec) {
       if (ec) return self->Finish();
@@ -728,6 +735,10 @@ HttpServer::Core::Prepared HttpServer::Core::Prepare(Request& request) {
         principal = keys->Authenticate(*auth);
       } else if (auto api_key = request.Header("X-API-Key"); api_key && keys) {
         principal = keys->AuthenticateKey(*api_key);
+      } else if (auto protocols = request.Header("Sec-WebSocket-Protocol");
+                 protocols && keys && route.options.websocket) {
+        // A browser's WebSocket: the key offered as a subprotocol (websocket_protocol.h).
+        if (auto key = WebSocketProtocolKey(*protocols)) principal = keys->AuthenticateKey(*key);
       }
       if (!principal.ok()) {
         // Failed attempts spend the address's tokens, which slows down key guessing.
@@ -936,6 +947,7 @@ Status HttpServer::WebSocketRoute(std::string_view pattern, Access access, WebSo
 const Router& HttpServer::router() const { return core_->router; }
 HealthRegistry& HttpServer::health() { return core_->health; }
 metrics::Registry& HttpServer::registry() { return *core_->registry; }
+const HttpMetrics& HttpServer::http_metrics() const { return core_->metrics; }
 const HttpServerConfig& HttpServer::config() const { return core_->config; }
 uint16_t HttpServer::port() const { return port_; }
 bool HttpServer::tls() const { return core_->ssl_ctx != nullptr; }

@@ -68,6 +68,8 @@ class HttpServer {
   HealthRegistry& health();
   metrics::Registry& registry();
   const HttpServerConfig& config() const;
+  /// Request counters and the last minute's rate and latency.
+  const HttpMetrics& http_metrics() const;
 
   /// Validates the config, loads the TLS certificate, binds and listens, starts the I/O threads.
   /// kUnavailable naming host:port when it cannot listen (e.g. the port is in use),

@@ -414,6 +414,12 @@ std::vector<OperationSpec> BuildSpecs() {
     offset["minimum"] = 0;
     offset["default"] = 0;
     s.query_params.push_back(QueryParam("offset", offset, "Records to skip."));
+    json q = Typed("string");
+    q["maxLength"] = 256;
+    s.query_params.push_back(QueryParam(
+        "q", q,
+        "Only users whose id or name contains this text (ASCII case-insensitive). The store is "
+        "scanned, up to 100,000 records; `truncated` says when it stopped there."));
     s.responses["200"] = JsonResponse("A page of users.", Ref("VoiceprintList"));
     s.errors = {{400, "A bad status, limit or offset."}};
     specs.push_back(std::move(s));
@@ -428,6 +434,27 @@ std::vector<OperationSpec> BuildSpecs() {
     s.description = "Counters of the voiceprint engine, the storage and the cluster.";
     s.responses["200"] = JsonResponse("The statistics.", Ref("StatsResponse"));
     s.errors = {{503, "The storage backend cannot be asked (unavailable)."}};
+    specs.push_back(std::move(s));
+  }
+  {
+    OperationSpec s;
+    s.method = Method::kGet;
+    s.pattern = "/api/v1/whoami";
+    s.operation_id = "whoAmI";
+    s.tag = "statistics";
+    s.summary = "The caller's key";
+    s.description =
+        "The role and name of the API key that made the request, and whether the server checks "
+        "keys at all (false under `voxgate serve --dev`). The console signs in with it.";
+    json schema = {{"type", "object"},
+                   {"required", {"success", "auth_enabled", "role", "key_name"}},
+                   {"properties",
+                    {{"success", {{"type", "boolean"}}},
+                     {"auth_enabled", {{"type", "boolean"}}},
+                     {"role", {{"type", "string"}, {"enum", {"admin", "client"}}}},
+                     {"key_name", {{"type", "string"}}},
+                     {"key_id", {{"type", "string"}}}}}};
+    s.responses["200"] = JsonResponse("The caller.", schema);
     specs.push_back(std::move(s));
   }
   {
@@ -1158,6 +1185,7 @@ nlohmann::json OpenApiDocument(const Router& router, std::string_view version) {
   std::set<std::string> operation_ids;
   bool with_other = false;
   for (const auto& route : router.routes()) {
+    if (!route->options.documented) continue;
     const OperationSpec* spec = FindSpec(route->method, route->pattern);
     json op = Operation(*route, spec);
     with_other = with_other || spec == nullptr;

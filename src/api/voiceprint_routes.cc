@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -390,6 +392,54 @@ struct Api {
                              {"version", *version}});
   }
 
+  void WhoAmI(const Request& request, Responder responder) {
+    const Principal& p = request.principal();
+    responder.SendJson(200, {{"success", true},
+                             {"auth_enabled", server->config().auth_enabled},
+                             {"role", p.role == Role::kAdmin ? "admin" : "client"},
+                             {"key_name", p.key_name},
+                             {"key_id", p.key_id}});
+  }
+
+  // ?q=: the records whose user id or name holds `text` (ASCII case-insensitive), paged. The store
+  // has no text index, so this scans it in pages, up to kMaxSearchScan records ("truncated").
+  static constexpr int64_t kMaxSearchScan = 100000;
+  Result<json> Search(store::ListQuery q, const std::string& text) {
+    auto lower = [](std::string v) {
+      std::transform(v.begin(), v.end(), v.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      return v;
+    };
+    const std::string needle = lower(text);
+    const int limit = q.limit;
+    const int64_t offset = q.offset;
+    json list = json::array();
+    int64_t matched = 0;
+    int64_t scanned = 0;
+    bool truncated = false;
+    q.limit = store::kMaxListLimit;
+    for (q.offset = 0;; q.offset += q.limit) {
+      VOXGATE_ASSIGN_OR_RETURN(store::ListPage page, service->List(q));
+      for (const auto& r : page.records) {
+        if (lower(r.user_id).find(needle) == std::string::npos &&
+            lower(r.name).find(needle) == std::string::npos) {
+          continue;
+        }
+        if (matched >= offset && matched < offset + limit) list.push_back(RecordSummary(r));
+        ++matched;
+      }
+      scanned += static_cast<int64_t>(page.records.size());
+      if (page.records.size() < static_cast<size_t>(q.limit)) break;
+      if (scanned >= kMaxSearchScan) {
+        truncated = true;
+        break;
+      }
+    }
+    return json{{"success", true},       {"voiceprints", list}, {"total", matched},
+                {"limit", limit},        {"offset", offset},    {"q", text},
+                {"truncated", truncated}};
+  }
+
   void ListVoiceprints(const Request& request, Responder responder) {
     store::ListQuery q;
     if (auto s = request.Query("status"); s && !s->empty()) {
@@ -415,6 +465,19 @@ struct Api {
         return;
       }
       q.offset = *v;
+    }
+    if (auto text = request.Query("q"); text && !text->empty()) {
+      if (text->size() > 256) {
+        responder.SendError(InvalidArgumentError("q is longer than 256 bytes"));
+        return;
+      }
+      auto found = Search(q, std::string(*text));
+      if (!found.ok()) {
+        responder.SendError(found.status());
+        return;
+      }
+      responder.SendJson(200, *found);
+      return;
     }
     auto page = service->List(q);
     if (!page.ok()) {
@@ -498,6 +561,19 @@ struct Api {
                 {"inference_queue_depth", pool->queue_depth()},
                 {"inference_busy_workers", pool->busy_workers()},
                 {"inference_workers", pool->config().threads}};
+    const auto& enroll = service->config().enrollment;
+    const auto& gates = service->config().quality;
+    engine["quality_gates"] = {{"enroll_min_sample_speech_s", enroll.min_sample_speech_s},
+                               {"enroll_min_total_speech_s", enroll.min_total_speech_s},
+                               {"enroll_recommended_speech_s", enroll.recommended_speech_s},
+                               {"verify_min_speech_s", gates.min_speech_s},
+                               {"max_clipping_ratio", gates.max_clipping_ratio},
+                               {"min_snr_db", gates.min_snr_db}};
+    const HttpMetrics::Recent recent = server->http_metrics().recent();
+    const HttpMetrics::Totals totals = server->http_metrics().totals();
+    json http{{"requests_total", totals.requests},       {"errors_total", totals.errors},
+              {"window_s", HttpMetrics::kRecentWindowS}, {"rate_per_s", recent.rate_per_s},
+              {"latency_p50_ms", recent.p50_ms},         {"latency_p99_ms", recent.p99_ms}};
     // In a cluster the node counts live in the registry (GET /api/v1/cluster/status).
     json cluster = node.standalone ? json{{"mode", "single"},
                                           {"total_nodes", 1},
@@ -512,7 +588,8 @@ struct Api {
            {"distributed_storage",
             store_stats.ok() ? StoreStatsJson(*store_stats)
                              : json{{"healthy", false}, {"error", store_stats.status().message()}}},
-           {"cluster", cluster}}},
+           {"cluster", cluster},
+           {"http", http}}},
          {"timestamp", Iso8601Utc()}});
   }
 
@@ -573,6 +650,7 @@ Status AddVoiceprintRoutes(HttpServer& server, std::shared_ptr<VoiceprintService
       {Method::kDelete, v1 + "/voiceprint/{user_id}", Access::kAdmin, &Api::DeleteVoiceprint},
       {Method::kPut, v1 + "/voiceprint/{user_id}/status", Access::kAdmin, &Api::PutStatus},
       {Method::kGet, v1 + "/voiceprints", Access::kAdmin, &Api::ListVoiceprints},
+      {Method::kGet, v1 + "/whoami", Access::kClient, &Api::WhoAmI},
       {Method::kGet, v1 + "/audit", Access::kAdmin, &Api::Audit},
       {Method::kGet, v1 + "/stats", Access::kClient, &Api::Stats},
       {Method::kGet, v1 + "/storage/stats", Access::kClient, &Api::StorageStats},

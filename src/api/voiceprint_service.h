@@ -173,6 +173,7 @@ class VoiceprintService : public voiceprint::SpeakerDirectory {
   std::optional<double> FixedThreshold() const override;
   voiceprint::CohortStats EnrolledStats(std::string_view user_id) const override;
   const std::shared_ptr<voiceprint::Embedder>& embedder() const { return embedder_; }
+  const ServiceConfig& config() const { return config_; }
 
   // SpeakerDirectory, for live sessions.
   Result<float> ScoreUser(std::string_view user_id,
@@ -182,6 +183,7 @@ class VoiceprintService : public voiceprint::SpeakerDirectory {
   std::string DisplayName(std::string_view user_id) const override;
   Status CheckScorable(std::string_view user_id) const override;
   Result<voiceprint::LiveEnrollment> EnrollSpeech(const std::string& user_id,
+                                                  const std::string& display_name,
                                                   const std::vector<std::vector<float>>& clips,
                                                   const std::string& actor) override;
   store::VoiceprintStore& store() { return *store_; }

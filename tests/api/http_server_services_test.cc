@@ -97,6 +97,57 @@ TEST_F(AuthTest, MissingOrBadKeyIs401) {
   EXPECT_EQ(client.Get("/metrics").status, 200);
 }
 
+// A browser cannot set headers on a WebSocket upgrade: it offers the key as a subprotocol, and
+// the server answers with "voxgate.v1", never echoing the key.
+TEST(WebSocketAuthTest, KeyOfferedAsASubprotocolOpensWebSocketRoutesOnly) {
+  auto dir = TempDir("ws_auth");
+  auto keys = ApiKeyManager::Open(dir.string());
+  ASSERT_TRUE(keys.ok());
+  auto client_key = (*keys)->Create("browser", Role::kClient);
+  ASSERT_TRUE(client_key.ok());
+  HttpServerConfig c = TestConfig();
+  c.auth_enabled = true;
+  HttpServer server(c, HttpServerOptions{.registry = nullptr, .keys = *keys});
+  struct Quiet : WebSocketHandler {
+    void OnText(std::string_view) override {}
+    bool OnBinary(std::span<const uint8_t>) override { return true; }
+    void OnClose() override {}
+  };
+  ASSERT_TRUE(server
+                  .WebSocketRoute("/ws", Access::kClient,
+                                  [](const Request&, std::shared_ptr<WebSocketConnection>)
+                                      -> Result<std::shared_ptr<WebSocketHandler>> {
+                                    return std::shared_ptr<WebSocketHandler>(
+                                        std::make_shared<Quiet>());
+                                  })
+                  .ok());
+  ASSERT_TRUE(server.Route(Method::kGet, "/plain", Access::kClient, WhoAmI).ok());
+  ASSERT_TRUE(server.Start().ok());
+  auto upgrade = [&](const std::string& protocols) {
+    HttpClient client(server.port());
+    return client.Get("/ws", {{"Upgrade", "websocket"},
+                              {"Connection", "Upgrade"},
+                              {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                              {"Sec-WebSocket-Version", "13"},
+                              {"Sec-WebSocket-Protocol", protocols}});
+  };
+  HttpResponse ok = upgrade("voxgate.v1, voxgate.key." + client_key->key);
+  EXPECT_EQ(ok.status, 101);
+  EXPECT_EQ(ok.Header("Sec-WebSocket-Protocol"), "voxgate.v1");
+  for (const auto& [name, value] : ok.headers) {
+    EXPECT_EQ(value.find(client_key->key), std::string::npos) << name;
+  }
+  EXPECT_EQ(upgrade("voxgate.v1, voxgate.key.vx_wrong").status, 401);
+  EXPECT_EQ(upgrade("voxgate.v1").status, 401);
+  // On a plain route the subprotocol header is no way in.
+  HttpClient client(server.port());
+  EXPECT_EQ(
+      client.Get("/plain", {{"Sec-WebSocket-Protocol", "voxgate.key." + client_key->key}}).status,
+      401);
+  server.Shutdown(std::chrono::seconds(1));
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(AuthTest, ClientKeyOnAdminRouteIs403) {
   HttpClient client(server_->port());
   client.SetHeader("Authorization", "Bearer " + client_key_);

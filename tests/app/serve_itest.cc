@@ -716,6 +716,72 @@ TEST(ServeTest, ApiKeysRolesAndRevocation) {
 
 // ---- 3. restart persistence ------------------------------------------------------------------
 
+// The console is in the binary: served at / with the browser security headers, gzip and
+// revalidation; the page signs in through /api/v1/whoami; the list searches by id or name.
+TEST(ServeTest, ServesTheConsoleAndWhatItNeeds) {
+  Served s({.dev = false});
+  START_OR_FAIL(*s.server);
+  EXPECT_TRUE(s.server->WaitForOutput(
+      "console at http://localhost:" + std::to_string(s.port()) + "/", std::chrono::seconds(5)))
+      << s.server->Output();
+  HttpClient anon(s.port());
+  HttpResponse page = anon.Get("/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.Header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<!doctype html>"), std::string::npos);
+  EXPECT_NE(page.Header("Content-Security-Policy").find("script-src 'self'"), std::string::npos);
+  EXPECT_EQ(page.Header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(anon.Get("/", {{"If-None-Match", page.Header("ETag")}}).status, 304);
+  HttpResponse js = anon.Get("/js/app.js", {{"Accept-Encoding", "gzip"}});
+  ASSERT_EQ(js.status, 200);
+  EXPECT_EQ(js.Header("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(js.Header("Content-Encoding"), "gzip");
+  EXPECT_EQ(js.body.substr(0, 2), "\x1f\x8b");
+  EXPECT_EQ(anon.Get("/vendor/uplot/uPlot.esm.js").status, 200);
+  EXPECT_EQ(anon.Get("/no-such-file.js").status, 404);
+  // Static files are no API operations.
+  const nlohmann::json doc = anon.Get(kV1 + "/openapi.json").Json();
+  EXPECT_FALSE(doc["paths"].contains("/"));
+  EXPECT_FALSE(doc["paths"].contains("/js/app.js"));
+  EXPECT_TRUE(doc["paths"].contains("/api/v1/whoami"));
+
+  std::string admin_key = ReadFile(s.server->options().data_dir + "/admin.key");
+  while (!admin_key.empty() && std::isspace(static_cast<unsigned char>(admin_key.back()))) {
+    admin_key.pop_back();
+  }
+  EXPECT_TRUE(IsJsonError(anon.Get(kV1 + "/whoami"), 401));
+  HttpClient admin(s.port());
+  admin.SetHeader("Authorization", "Bearer " + admin_key);
+  HttpResponse me = admin.Get(kV1 + "/whoami");
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(me.Json()["role"], "admin");
+  EXPECT_EQ(me.Json()["auth_enabled"], true);
+  EXPECT_EQ(me.body.find(admin_key), std::string::npos);
+
+  ASSERT_EQ(Register(admin, "alice", "Alice Smith", {Clips()[0]}).status, 201);
+  ASSERT_EQ(Register(admin, "bob", "Robert", {Clips()[1]}).status, 201);
+  ASSERT_EQ(Register(admin, "carol", "Caroline", {Clips()[2]}).status, 201);
+  auto ids = [&](const std::string& query) {
+    HttpResponse r = admin.Get(kV1 + "/voiceprints?" + query);
+    std::vector<std::string> out;
+    if (r.status != 200) return std::vector<std::string>{"status " + std::to_string(r.status)};
+    const nlohmann::json page = r.Json();  // range-for over a temporary's member would dangle
+    for (const auto& v : page["voiceprints"]) out.push_back(v["user_id"]);
+    return out;
+  };
+  EXPECT_EQ(ids("q=SMITH"), std::vector<std::string>{"alice"});  // by name, any case
+  EXPECT_EQ(ids("q=ro"), (std::vector<std::string>{"bob", "carol"}));
+  EXPECT_EQ(ids("q=ro&limit=1&offset=1"), std::vector<std::string>{"carol"});
+  EXPECT_EQ(admin.Get(kV1 + "/voiceprints?q=ro&limit=1").Json()["total"], 2);
+  EXPECT_TRUE(ids("q=nobody").empty());
+  EXPECT_TRUE(IsJsonError(admin.Get(kV1 + "/voiceprints?q=" + std::string(300, 'a')), 400));
+
+  const nlohmann::json stats = admin.Get(kV1 + "/stats").Json()["statistics"];
+  EXPECT_GT(stats["http"]["requests_total"].get<int>(), 10);
+  EXPECT_GT(stats["http"]["latency_p99_ms"].get<double>(), 0.0);
+  EXPECT_EQ(stats["voiceprint_engine"]["quality_gates"]["enroll_min_total_speech_s"], 3.0);
+}
+
 TEST(ServeTest, KillNineMidLoadLosesNoAcknowledgedWrite) {
   TempDir dir;
   const std::string data_dir = dir.Sub("data");
