@@ -50,7 +50,7 @@ class RandomDirectory : public voiceprint::SpeakerDirectory {
   }
   std::string DisplayName(std::string_view) const override { return ""; }
   Status CheckScorable(std::string_view) const override { return Status::Ok(); }
-  Result<voiceprint::LiveEnrollment> EnrollSpeech(const std::string&,
+  Result<voiceprint::LiveEnrollment> EnrollSpeech(const std::string&, const std::string&,
                                                   const std::vector<std::vector<float>>&,
                                                   const std::string&) override {
     return UnavailableError("benchmark");

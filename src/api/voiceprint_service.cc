@@ -541,13 +541,14 @@ std::string VoiceprintService::DisplayName(std::string_view user_id) const {
 }
 
 Result<voiceprint::LiveEnrollment> VoiceprintService::EnrollSpeech(
-    const std::string& user_id, const std::vector<std::vector<float>>& clips,
-    const std::string& actor) {
+    const std::string& user_id, const std::string& display_name,
+    const std::vector<std::vector<float>>& clips, const std::string& actor) {
   std::vector<audio::AudioClip> decoded(clips.size());
   RegisterRequest request;
   request.user_id = user_id;
-  // A live caller has no display name to give: keep the enrolled user's, else use the id.
-  request.name = NameOf(user_id);
+  // A caller may have no display name to give (a phone call): keep the enrolled user's, else use
+  // the id.
+  request.name = display_name.empty() ? NameOf(user_id) : display_name;
   if (request.name.empty()) request.name = user_id;
   for (size_t i = 0; i < clips.size(); ++i) {
     decoded[i].samples = clips[i];

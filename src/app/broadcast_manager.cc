@@ -138,6 +138,10 @@ struct BroadcastManager::Entry {
   double ended_at_s = 0;                               // watcher thread / under the manager's mu_
   std::mutex stop_mu;                                  // one Stop at a time
   stream::BroadcastStats last;  // counters already added to the metrics (watcher thread)
+  // GET .../preview: the last PNG made, re-made at most once a second.
+  std::mutex preview_mu;
+  std::string preview_png;                           // GUARDED_BY(preview_mu)
+  std::chrono::steady_clock::time_point preview_at;  // GUARDED_BY(preview_mu)
 
   void Untap() {
     for (size_t i = 0; i < sources.size(); ++i) {
@@ -612,6 +616,47 @@ Status BroadcastManager::AddRoutes(api::HttpServer& server) {
                        r.SendJson(200, {{"success", true}, {"broadcast", std::move(*j)}});
                      });
                    }));
+  // A preview of the picture being pushed, for the console: a PNG at most 640 pixels wide, made
+  // at most once a second per broadcast however many ask (encoding runs off the I/O threads).
+  VOXGATE_RETURN_IF_ERROR(server.Route(
+      api::Method::kGet, base + "/{id}/preview", api::Access::kAdmin,
+      [this](const api::Request& request, api::Responder r) {
+        const std::string id(request.PathParam("id"));
+        auto e = Find(id);
+        if (!e) {
+          r.SendError(NotFoundError(fmt::format("no broadcast '{}'", id)));
+          return;
+        }
+        auto send = [r](std::string png) {
+          api::Response res;
+          res.content_type = "image/png";
+          res.body = std::move(png);
+          res.WithHeader("Cache-Control", "no-store");
+          r.Send(std::move(res));
+        };
+        {
+          std::lock_guard lock(e->preview_mu);
+          if (!e->preview_png.empty() &&
+              std::chrono::steady_clock::now() - e->preview_at < std::chrono::seconds(1)) {
+            send(e->preview_png);
+            return;
+          }
+        }
+        RunOffIo([e, r, send] {
+          std::lock_guard lock(e->preview_mu);  // one encoder per broadcast; others wait and reuse
+          if (e->preview_png.empty() ||
+              std::chrono::steady_clock::now() - e->preview_at >= std::chrono::seconds(1)) {
+            auto png = e->session->PreviewPng(640, 2000);
+            if (!png.ok()) {
+              r.SendError(png.status());
+              return;
+            }
+            e->preview_png = std::move(*png);
+            e->preview_at = std::chrono::steady_clock::now();
+          }
+          send(e->preview_png);
+        });
+      }));
   api::WebSocketOptions ws;
   ws.max_message_bytes = size_t(4096) * 4096 * 4;  // the largest picture a broadcast may have
   ws.max_queued_out_bytes = 64 * 1024;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include "audio/spsc_ring.h"
 #include "stream/av_muxer.h"
 #include "stream/av_sync_clock.h"
+#include "stream/picture_png.h"
 #include "stream/presenter_renderer.h"
 #include "stream/speech_track.h"
 
@@ -157,6 +159,13 @@ struct BroadcastSession::Impl {
   bool external_fresh = false;          // GUARDED_BY(external_mu): not yet in a picture
   int external_last_slot = -1;          // renderer only
   std::atomic<int64_t> external_frames{0};
+
+  // Preview: once asked for (preview_wanted), the output thread copies each picture it sent.
+  std::atomic<bool> preview_wanted{false};
+  std::mutex preview_mu;
+  std::condition_variable preview_cv;
+  std::vector<uint8_t> preview;  // GUARDED_BY(preview_mu): BGRA, empty until the first copy
+  int64_t preview_index = -1;    // GUARDED_BY(preview_mu): the picture's video slot
 
   std::thread render_thread, media_thread, output_thread;
   std::mutex stop_mu;
@@ -384,6 +393,14 @@ void BroadcastSession::Impl::OutputLoop() {
           v.data[0] = pictures[item.slot].bgra.data();
           v.stride[0] = out.width * 4;
           s = muxer->WriteVideo(v, item.position);
+          if (preview_wanted.load(std::memory_order_relaxed)) {
+            {
+              std::lock_guard lock(preview_mu);
+              preview = pictures[item.slot].bgra;
+              preview_index = item.position;
+            }
+            preview_cv.notify_all();
+          }
           break;
         }
         case OutItem::Kind::kRepeat:
@@ -605,6 +622,21 @@ BroadcastStats BroadcastSession::stats() const {
   for (const auto& in : *live) s.live_underruns += in->underruns();
   s.external_frames = m.external_frames.load();
   return s;
+}
+
+Result<std::string> BroadcastSession::PreviewPng(int max_width, int wait_ms) {
+  Impl& m = *impl_;
+  m.preview_wanted.store(true, std::memory_order_relaxed);
+  std::vector<uint8_t> copy;
+  {
+    std::unique_lock lock(m.preview_mu);
+    m.preview_cv.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                          [&] { return !m.preview.empty(); });
+    if (m.preview.empty()) return NotFoundError("no picture has been sent yet");
+    copy = m.preview;
+  }
+  const BroadcastConfig& out = m.config.output;
+  return EncodePng(copy, out.width, out.height, out.width * 4, max_width);
 }
 
 }  // namespace voxgate::stream

@@ -116,6 +116,11 @@ class BroadcastSession {
 
   BroadcastStats stats() const;
 
+  /// The newest picture sent (after this call the output thread keeps a copy of each one it
+  /// encodes), as a PNG at most `max_width` wide; waits up to `wait_ms` for one.
+  /// kNotFound before the first picture.
+  Result<std::string> PreviewPng(int max_width, int wait_ms);
+
  private:
   struct Impl;
   explicit BroadcastSession(std::unique_ptr<Impl> impl);

@@ -71,6 +71,7 @@ Result<StartRequest> ParseStartMessage(std::string_view json_text) {
   std::string encoding = "pcm_s16le";
   VOXGATE_RETURN_IF_ERROR(str("mode", &mode));
   VOXGATE_RETURN_IF_ERROR(str("user_id", &r.user_id));
+  VOXGATE_RETURN_IF_ERROR(str("name", &r.name));
   VOXGATE_RETURN_IF_ERROR(str("encoding", &encoding));
   VOXGATE_RETURN_IF_ERROR(integer("sample_rate", &r.sample_rate_hz));
   VOXGATE_RETURN_IF_ERROR(integer("channels", &r.channels));
@@ -168,6 +169,7 @@ void StreamProtocol::Start(const StartRequest& request) {
   o.kind = "websocket";
   if (!request.record_only) o.mode = request.mode;
   o.user_id = request.user_id;
+  o.user_name = request.name;
   o.threshold = request.threshold;
   o.security_level = request.security_level;
   o.input_rate_hz = request.sample_rate_hz;

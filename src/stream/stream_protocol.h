@@ -36,6 +36,7 @@ struct StartRequest {
   voiceprint::LiveMode mode = voiceprint::LiveMode::kIdentify;
   bool record_only = false;  // mode "record"
   std::string user_id;
+  std::string name;  // enroll: the display name to store
   Encoding encoding = Encoding::kPcmS16le;
   int sample_rate_hz = 16000;
   int channels = 1;

@@ -173,6 +173,7 @@ Result<std::shared_ptr<VoiceSession>> VoiceSession::Start(const LiveServices& se
             services.directory, services.executor,
             [raw = s.get()](const voiceprint::ScorerEvent& e) { raw->OnScorerEvent(e); },
             o.security_level));
+    s->scorer_->SetEnrollName(o.user_name);
   }
   if (o.record) {
     std::error_code ec;
@@ -289,6 +290,9 @@ void VoiceSession::OnSpeechSegment(int64_t start, int64_t end) {
     std::lock_guard lock(summary_mu_);
     ++speech_segments_;
     speech_s_ += static_cast<double>(end - start) / rate;
+    speech_.emplace_back(start / rate, end / rate);
+    if (speech_.size() > kMaxSpeech) speech_.pop_front();
+    last_speech_end_s_ = std::max(last_speech_end_s_, end / rate);
   }
   Emit("session.vad", {{"state", "end"}, {"start_s", start / rate}, {"end_s", end / rate}});
 }
@@ -325,9 +329,34 @@ void VoiceSession::OnScorerEvent(const voiceprint::ScorerEvent& e) {
       if (std::isfinite(latency)) data["latency_ms"] = latency * 1000.0;
     } else if (e.kind == voiceprint::ScorerEvent::Kind::kScore) {
       last_score_ = e;
+      scores_.push_back(e);
+      scores_.back().matches.clear();
+      if (scores_.size() > kMaxScores) scores_.pop_front();
+    }
+    if (e.kind == voiceprint::ScorerEvent::Kind::kTurn) {
+      if (!turns_.empty() && turns_.back().end_s < 0) turns_.back().end_s = e.turn_start_s;
+      TurnLocked(e.turn, e.turn_start_s);
+    } else if (e.kind == voiceprint::ScorerEvent::Kind::kDecision) {
+      Turn& t = TurnLocked(e.turn, e.turn_start_s);
+      t.decision = e.decision;
+      t.score = e.score;
+      const bool accepted = e.decision == "verified" || e.decision == "identified";
+      t.user_id = accepted ? e.user_id : "";
+      t.name = accepted ? e.name : "";
+    } else if (e.kind == voiceprint::ScorerEvent::Kind::kScore) {
+      TurnLocked(e.turn, e.turn_start_s);
     }
   }
   Emit(ScorerEventType(e.kind), std::move(data));
+}
+
+VoiceSession::Turn& VoiceSession::TurnLocked(int turn, double start_s) {
+  for (auto it = turns_.rbegin(); it != turns_.rend(); ++it) {
+    if (it->turn == turn) return *it;
+  }
+  turns_.push_back(Turn{turn, start_s});
+  if (turns_.size() > kMaxTurns) turns_.pop_front();
+  return turns_.back();
 }
 
 void VoiceSession::Report(std::string type, nlohmann::json data) {
@@ -427,6 +456,38 @@ nlohmann::json VoiceSession::Describe(double /*now_s*/) const {
     j["decisions"] = std::move(d);
     if (last_score_) j["last_score"] = ScorerEventJson(*last_score_);
     if (!dtmf_.empty()) j["dtmf"] = dtmf_;
+    nlohmann::json timeline = nlohmann::json::array();
+    for (const Turn& t : turns_) {
+      const bool last = &t == &turns_.back();
+      // The last turn runs to the end of the speech heard once the session is over.
+      const double end_s =
+          t.end_s >= 0
+              ? t.end_s
+              : (state_ != "active" && last ? std::max(last_speech_end_s_, t.start_s) : -1.0);
+      timeline.push_back(
+          {{"turn", t.turn},
+           {"start_s", t.start_s},
+           {"end_s", end_s >= 0 ? nlohmann::json(end_s) : nlohmann::json()},
+           {"user_id", t.user_id},
+           {"name", t.name},
+           {"decision", t.decision.empty() ? nlohmann::json() : nlohmann::json(t.decision)},
+           {"score", t.decision.empty() ? nlohmann::json() : nlohmann::json(t.score)}});
+    }
+    j["timeline"] = std::move(timeline);
+    nlohmann::json scores = nlohmann::json::array();
+    for (const auto& e : scores_) {
+      scores.push_back({{"t_s", e.time_s},
+                        {"score", e.score},
+                        {"threshold", e.threshold},
+                        {"verdict", voiceprint::DecisionName(e.verdict)},
+                        {"user_id", e.user_id},
+                        {"turn", e.turn}});
+    }
+    j["scores"] = std::move(scores);
+    nlohmann::json speech = nlohmann::json::array();
+    for (const auto& [start_s, end_s] : speech_)
+      speech.push_back({{"start_s", start_s}, {"end_s", end_s}});
+    j["speech"] = std::move(speech);
   }
   if (!recording_path_.empty()) j["recording"] = recording_path_;
   j["qos"] = qos_->Snapshot(elapsed);

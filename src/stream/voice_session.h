@@ -13,6 +13,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -72,6 +73,7 @@ struct VoiceSessionOptions {
   std::string kind = "websocket";            // "websocket" | "sip"
   std::optional<voiceprint::LiveMode> mode;  // nullopt: no scoring (record / listen only)
   std::string user_id;                       // verify / enroll
+  std::string user_name;                     // enroll: the display name to store
   double threshold = -2.0;                   // >= -1: a fixed raw-cosine threshold
   std::optional<voiceprint::SecurityLevel> security_level;  // absent: the directory's default
   int input_rate_hz = 16000;                                // rate of the pushed frames
@@ -193,6 +195,24 @@ class VoiceSession : public dsp::MediaTask,
   std::string state_ = "active";
   std::string end_reason_;
   std::string dtmf_;
+  // For the console's session page: who spoke when, the running scores, speech activity.
+  struct Turn {
+    int turn = 0;
+    double start_s = 0;
+    double end_s = -1;          // < 0: still speaking
+    std::string user_id, name;  // set by an accepting decision (verified / identified)
+    std::string decision;       // "" until decided
+    double score = 0;
+  };
+  static constexpr size_t kMaxTurns = 200;
+  static constexpr size_t kMaxScores = 600;
+  static constexpr size_t kMaxSpeech = 200;
+  std::deque<Turn> turns_;
+  std::deque<voiceprint::ScorerEvent> scores_;  // kScore events, matches dropped
+  std::deque<std::pair<double, double>> speech_;
+  double last_speech_end_s_ = 0;
+  // The timeline entry of `turn` (starting at start_s), created when new. Under summary_mu_.
+  Turn& TurnLocked(int turn, double start_s);
 };
 
 }  // namespace voxgate::stream

@@ -71,8 +71,10 @@ class SpeakerDirectory {
   /// Display name of an enrolled user ("" when none).
   virtual std::string DisplayName(std::string_view user_id) const = 0;
   /// Enrolls (or adds samples to) `user_id` from speech clips at the model's sample rate, with
-  /// the same quality gates as the REST register call. `actor` goes to the audit log.
+  /// the same quality gates as the REST register call. `display_name` empty: keep the user's
+  /// name, else use the id. `actor` goes to the audit log.
   virtual Result<LiveEnrollment> EnrollSpeech(const std::string& user_id,
+                                              const std::string& display_name,
                                               const std::vector<std::vector<float>>& clips,
                                               const std::string& actor) = 0;
 };

@@ -137,6 +137,7 @@ struct StreamingScorer::Impl {
   StreamingScorerConfig config;
   LiveMode mode = LiveMode::kIdentify;
   std::string claimed_user;
+  std::string enroll_name;  // kEnroll: the display name to store ("" keeps / uses the id)
   SecurityLevel level = SecurityLevel::kBalanced;
   std::optional<double> fixed_threshold;  // a raw-cosine threshold instead of the level's
   double threshold = 0;  // the level's nominal raw cosine, for events before any verdict
@@ -318,9 +319,9 @@ struct StreamingScorer::Impl {
     meta.kind = JobResult::Kind::kEnroll;
     meta.clock = last_clock;
     meta.turn_samples = enroll_speech.size();
-    auto job = [mailbox = mailbox, directory = directory, user = claimed_user, clips,
-                meta]() mutable {
-      auto r = directory->EnrollSpeech(user, *clips, "live-session");
+    auto job = [mailbox = mailbox, directory = directory, user = claimed_user, name = enroll_name,
+                clips, meta]() mutable {
+      auto r = directory->EnrollSpeech(user, name, *clips, "live-session");
       if (r.ok()) {
         meta.enrollment = std::move(*r);
       } else {
@@ -663,6 +664,8 @@ Result<std::unique_ptr<StreamingScorer>> StreamingScorer::Create(
   impl->sink = std::move(sink);
   return std::unique_ptr<StreamingScorer>(new StreamingScorer(std::move(impl)));
 }
+
+void StreamingScorer::SetEnrollName(std::string name) { impl_->enroll_name = std::move(name); }
 
 void StreamingScorer::Feed(std::span<const float> speech, int64_t clock) {
   impl_->Feed(speech, clock);

@@ -94,6 +94,9 @@ class StreamingScorer {
       std::optional<SecurityLevel> level = std::nullopt);
   ~StreamingScorer();
 
+  /// kEnroll: the display name to store with the voiceprint (default: keep the user's name, else
+  /// the id). Call before the first Feed.
+  void SetEnrollName(std::string name);
   /// Speech samples at the model's rate (16 kHz) whose first sample is at session sample
   /// `clock`. Call only with speech; gaps in `clock` are pauses.
   void Feed(std::span<const float> speech, int64_t clock);

@@ -136,6 +136,16 @@ TEST_F(BroadcastApiTest, PresenterBroadcastDrivenOverRest) {
   EXPECT_GT(live["broadcast"]["bytes_sent"].get<int>(), 10000);
   EXPECT_GT(live["broadcast"]["bitrate_kbps"].get<double>(), 100);
   EXPECT_LE(std::abs(live["broadcast"]["av_drift_ms"].get<double>()), 1000.0 / 15 + 1e-6);
+  // The console's preview: the picture being pushed, as a PNG.
+  r = c.Get("/api/v1/broadcasts/" + id + "/preview");
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+  EXPECT_EQ(r.Header("Content-Type"), "image/png");
+  ASSERT_GT(r.body.size(), 1000u);
+  EXPECT_EQ(r.body.substr(1, 3), "PNG");
+  EXPECT_EQ(r.body.substr(12, 4), "IHDR");
+  EXPECT_EQ(static_cast<uint8_t>(r.body[18]) * 256 + static_cast<uint8_t>(r.body[19]), 640);
+  EXPECT_EQ(static_cast<uint8_t>(r.body[22]) * 256 + static_cast<uint8_t>(r.body[23]), 360);
+  EXPECT_EQ(c.Get("/api/v1/broadcasts/no-such/preview").status, 404);
   auto list = Body(c.Get("/api/v1/broadcasts"));
   ASSERT_EQ(list["broadcasts"].size(), 1u) << list.dump();
   const std::string metrics = c.Get("/metrics").body;

@@ -130,6 +130,57 @@ TEST_F(StreamTest, IdentifiesTheSpeakerWhileStreaming) {
   auto j = nlohmann::json::parse(r.body);
   EXPECT_EQ(j["session"]["state"], "ended");
   EXPECT_EQ(j["session"]["decisions"][0]["user_id"], kSpeakers[1]);
+  // What the console draws: the speaker timeline, the running scores, speech activity.
+  const auto& timeline = j["session"]["timeline"];
+  ASSERT_FALSE(timeline.empty()) << r.body.substr(0, 4000);
+  EXPECT_EQ(timeline[0]["turn"], 0);
+  EXPECT_EQ(timeline[0]["decision"], "identified");
+  EXPECT_EQ(timeline[0]["user_id"], kSpeakers[1]);
+  EXPECT_EQ(timeline[0]["name"], "Speaker " + kSpeakers[1]);
+  ASSERT_TRUE(timeline.back()["end_s"].is_number()) << "an ended session's last turn has an end";
+  EXPECT_GT(timeline.back()["end_s"].get<double>(), timeline[0]["start_s"].get<double>());
+  const auto& scores = j["session"]["scores"];
+  ASSERT_EQ(scores.size(), OfType(msgs, "score").size());
+  for (size_t i = 1; i < scores.size(); ++i) {
+    EXPECT_GE(scores[i]["t_s"].get<double>(), scores[i - 1]["t_s"].get<double>());
+  }
+  EXPECT_TRUE(scores[0].contains("threshold"));
+  const auto& speech = j["session"]["speech"];
+  ASSERT_EQ(speech.size(), j["session"]["speech_segments"].get<size_t>());
+  double total = 0;
+  for (const auto& seg : speech) total += seg["end_s"].get<double>() - seg["start_s"].get<double>();
+  EXPECT_NEAR(total, j["session"]["speech_s"].get<double>(), 1e-6);
+}
+
+// Enrolling over the stream stores the display name the client gives (the console's enroll page),
+// as text: markup in it is kept, not interpreted.
+TEST_F(StreamTest, EnrollStoresTheGivenName) {
+  WsClient ws;
+  ASSERT_TRUE(ws.Connect(server_->port())) << ws.error();
+  const std::string name = "Zo\u00eb <b>Live</b>";
+  auto msgs = StreamS16(ws,
+                        {{"type", "start"},
+                         {"mode", "enroll"},
+                         {"user_id", "live-enrolled"},
+                         {"name", name},
+                         {"encoding", "pcm_s16le"},
+                         {"sample_rate", 16000}},
+                        ToS16(Utterances("3005-163389", 0, 8, 16000)), 16000);
+  auto enrolled = OfType(msgs, "enrolled");
+  ASSERT_EQ(enrolled.size(), 1u) << (msgs.empty() ? ws.error() : msgs.back().dump());
+  EXPECT_EQ(enrolled[0]["decision"], "enrolled");
+  HttpClient c(server_->port());
+  auto r = c.Get("/api/v1/voiceprint/live-enrolled");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["name"], name);
+  // A name that is not a string is refused with a clear error.
+  WsClient bad;
+  ASSERT_TRUE(bad.Connect(server_->port())) << bad.error();
+  bad.SendText(R"({"type":"start","mode":"enroll","user_id":"x","name":7})");
+  auto err = bad.Read();
+  ASSERT_TRUE(err.has_value()) << bad.error();
+  EXPECT_EQ(err->value("type", ""), "error");
+  EXPECT_NE(err->value("message", "").find("name"), std::string::npos) << err->dump();
 }
 
 // A caller enrolled over the phone is verified over the phone. (Enrolment on wideband audio and

@@ -46,7 +46,7 @@ class IndexDirectory : public SpeakerDirectory {
     return index_.ScoreOf(std::string(user_id), probe, &score) ? Status::Ok()
                                                                : NotFoundError("not enrolled");
   }
-  Result<LiveEnrollment> EnrollSpeech(const std::string& user_id,
+  Result<LiveEnrollment> EnrollSpeech(const std::string& user_id, const std::string&,
                                       const std::vector<std::vector<float>>& clips,
                                       const std::string&) override {
     std::vector<float> sum;
