@@ -515,8 +515,16 @@ std::vector<OperationSpec> BuildSpecs() {
     before["minimum"] = 1;
     s.query_params.push_back(
         QueryParam("before_id", before, "Only events with an id below this (a stable cursor)."));
+    for (const char* name : {"since", "until"}) {
+      json t = Typed("string");
+      t["format"] = "date-time";
+      s.query_params.push_back(QueryParam(
+          name, t,
+          "Only events at or after (since) / at or before (until) this UTC time "
+          "(2026-05-01T12:00:00Z). With either, the answer has `more` instead of `total`."));
+    }
     s.responses["200"] = JsonResponse("A page of events.", Ref("AuditPage"));
-    s.errors = {{400, "A bad user_id, action, limit or before_id."},
+    s.errors = {{400, "A bad user_id, action, limit, before_id, since or until."},
                 {503, "The storage backend cannot be asked (unavailable)."}};
     specs.push_back(std::move(s));
   }

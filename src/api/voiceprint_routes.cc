@@ -6,7 +6,10 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "api/upload.h"
 #include "metrics/registry.h"
@@ -76,6 +79,37 @@ Result<Probe> ParseProbe(const Request& request) {
 json MetadataJson(const std::string& text) {
   json j = json::parse(text, nullptr, false);
   return j.is_discarded() ? json::object() : j;
+}
+
+// "2026-05-01T12:34:56Z" or with milliseconds ("...56.789Z") -> ms since the epoch.
+std::optional<int64_t> ParseIsoUtcMs(std::string_view text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0, used = 0;
+  const std::string t(text.substr(0, 40));
+  if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &used) != 6) {
+    return std::nullopt;
+  }
+  std::string_view rest = std::string_view(t).substr(static_cast<size_t>(used));
+  if (!rest.empty() && rest.front() == '.') {
+    rest.remove_prefix(1);
+    int digits = 0;
+    while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest.front()))) {
+      if (digits++ < 3) ms = ms * 10 + (rest.front() - '0');
+      rest.remove_prefix(1);
+    }
+    if (digits == 0) return std::nullopt;
+    for (; digits < 3; ++digits) ms *= 10;
+  }
+  if (rest != "Z" || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
 json RecordSummary(const store::VoiceprintRecord& r) {
@@ -520,21 +554,67 @@ struct Api {
       }
       q.before_id = *v;
     }
+    auto event_json = [](const store::AuditEvent& e) {
+      return json{{"id", e.id},
+                  {"ts", IsoFromMs(e.ts_ms)},
+                  {"action", store::ToString(e.action)},
+                  {"user_id", e.user_id},
+                  {"actor", e.actor},
+                  {"request_id", e.request_id},
+                  {"detail", MetadataJson(e.detail)}};
+    };
+    std::optional<int64_t> since_ms, until_ms;
+    for (auto [name, out] : {std::pair{"since", &since_ms}, std::pair{"until", &until_ms}}) {
+      if (auto s = request.Query(name); s && !s->empty()) {
+        auto ms = ParseIsoUtcMs(*s);
+        if (!ms) {
+          responder.SendError(InvalidArgumentError(
+              std::string(name) + " must be an ISO 8601 UTC time, e.g. 2026-05-01T12:00:00Z"));
+          return;
+        }
+        *out = *ms;
+      }
+    }
+    if (since_ms || until_ms) {
+      // The store pages by id, newest first, and ids grow with time: walk back from before_id,
+      // skip what is newer than `until`, stop at the first event older than `since`.
+      const int limit = q.limit;
+      json events = json::array();
+      bool more = false, done = false;
+      int64_t scanned = 0;
+      q.limit = store::kMaxAuditLimit;
+      while (!done && scanned < kMaxSearchScan) {
+        auto page = service->store().ReadAudit(q);
+        if (!page.ok()) {
+          responder.SendError(page.status());
+          return;
+        }
+        for (const auto& e : page->events) {
+          if (since_ms && e.ts_ms < *since_ms) {
+            done = true;
+            break;
+          }
+          if (until_ms && e.ts_ms > *until_ms) continue;
+          if (static_cast<int>(events.size()) == limit) {
+            more = done = true;
+            break;
+          }
+          events.push_back(event_json(e));
+        }
+        scanned += static_cast<int64_t>(page->events.size());
+        if (page->events.size() < static_cast<size_t>(q.limit)) break;
+        q.before_id = page->events.back().id;
+      }
+      responder.SendJson(200, {{"success", true}, {"events", events}, {"more", more}});
+      return;
+    }
     auto page = service->store().ReadAudit(q);
     if (!page.ok()) {
       responder.SendError(page.status());
       return;
     }
     json events = json::array();
-    for (const auto& e : page->events) {
-      events.push_back({{"id", e.id},
-                        {"ts", IsoFromMs(e.ts_ms)},
-                        {"action", store::ToString(e.action)},
-                        {"user_id", e.user_id},
-                        {"actor", e.actor},
-                        {"request_id", e.request_id},
-                        {"detail", MetadataJson(e.detail)}});
-    }
+    for (const auto& e : page->events) events.push_back(event_json(e));
     responder.SendJson(200, {{"success", true}, {"events", events}, {"total", page->total}});
   }
 

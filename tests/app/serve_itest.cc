@@ -776,6 +776,27 @@ TEST(ServeTest, ServesTheConsoleAndWhatItNeeds) {
   EXPECT_TRUE(ids("q=nobody").empty());
   EXPECT_TRUE(IsJsonError(admin.Get(kV1 + "/voiceprints?q=" + std::string(300, 'a')), 400));
 
+  // The audit log by time: newest first, `since`/`until` inclusive ISO 8601 UTC.
+  auto audit = [&](const std::string& query) {
+    HttpResponse r = admin.Get(kV1 + "/audit?" + query);
+    return r.status == 200 ? r.Json() : nlohmann::json{{"status", r.status}};
+  };
+  const nlohmann::json all = audit("action=register");
+  ASSERT_EQ(all["events"].size(), 3u) << all.dump();
+  const std::string oldest = all["events"][2]["ts"], newest = all["events"][0]["ts"];
+  EXPECT_EQ(audit("since=2000-01-01T00:00:00Z&action=register")["events"].size(), 3u);
+  EXPECT_EQ(audit("since=2999-01-01T00:00:00Z")["events"].size(), 0u);
+  EXPECT_EQ(audit("until=2000-01-01T00:00:00.000Z")["events"].size(), 0u);
+  const nlohmann::json first = audit("action=register&until=" + oldest);
+  ASSERT_EQ(first["events"].size(), 1u) << first.dump();
+  EXPECT_EQ(first["events"][0]["user_id"], "alice");
+  const nlohmann::json paged = audit("action=register&since=" + oldest + "&limit=2");
+  EXPECT_EQ(paged["events"].size(), 2u);
+  EXPECT_EQ(paged["more"], true);
+  EXPECT_EQ(paged["events"][0]["ts"], newest);
+  EXPECT_EQ(audit("since=yesterday")["status"], 400);
+  EXPECT_EQ(audit("until=2026-13-01T00:00:00Z")["status"], 400);
+
   const nlohmann::json stats = admin.Get(kV1 + "/stats").Json()["statistics"];
   EXPECT_GT(stats["http"]["requests_total"].get<int>(), 10);
   EXPECT_GT(stats["http"]["latency_p99_ms"].get<double>(), 0.0);
