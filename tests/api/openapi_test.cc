@@ -203,14 +203,15 @@ TEST_F(OpenApiTest, KnownRoutesGetHandWrittenEntries) {
       EXPECT_EQ(p.at("schema").at("maximum"), 1000);
     }
   }
-  EXPECT_EQ(list_query, (std::set<std::string>{"status", "limit", "offset"}));
+  EXPECT_EQ(list_query, (std::set<std::string>{"q", "status", "limit", "offset"}));
   EXPECT_TRUE(Op(Method::kGet, "/api/v1/voiceprints").at("responses").contains("403"));
 
   std::set<std::string> audit_query;
   for (const json& p : Op(Method::kGet, "/api/v1/audit").at("parameters")) {
     audit_query.insert(p.at("name"));
   }
-  EXPECT_EQ(audit_query, (std::set<std::string>{"user_id", "action", "limit", "before_id"}));
+  EXPECT_EQ(audit_query,
+            (std::set<std::string>{"user_id", "action", "since", "until", "limit", "before_id"}));
 
   EXPECT_TRUE(
       Op(Method::kGet, "/metrics").at("responses").at("200").at("content").contains("text/plain"));
