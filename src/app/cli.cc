@@ -134,8 +134,6 @@ int RunCli(int argc, char** argv) {
   gateway_cmd->add_option("--redis-url", gateway.redis_url,
                           "node registry (default $VOXGATE_REDIS_URL, then store.redis.url)");
   gateway_cmd->add_option("--node", gateway.nodes, "static node host:port (repeatable)");
-  gateway_cmd->add_option("--console-dir", gateway.console_dir,
-                          "serve the console from this folder (e.g. web/) instead of the binary");
   gateway_cmd
       ->add_option("--health-interval-ms", gateway.health_interval_ms, "active health check period")
       ->check(CLI::Range(10, 3600000));

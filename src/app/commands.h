@@ -110,7 +110,6 @@ struct GatewayOptions {
   std::string redis_url;           // registry; empty: $VOXGATE_REDIS_URL, then store.redis.url
   std::vector<std::string> nodes;  // static host:port list instead of the registry
   int health_interval_ms = 0;      // > 0 overrides gateway.health.interval_ms
-  std::string console_dir;         // non-empty: serve the console from this folder, not the binary
 };
 
 int RunEmbed(const ModelOptions& model, const EmbedOptions& options);

@@ -6,8 +6,10 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -172,6 +174,8 @@ struct GatewayProxy::Core : std::enable_shared_from_this<GatewayProxy::Core> {
                                      "Requests sent again to another node")),
         no_node(registry->GetCounter("voxgate_gateway_no_healthy_node_total",
                                      "Requests answered 503 because no healthy node was left")),
+        websockets(registry->GetCounter("voxgate_gateway_websockets_total",
+                                        "WebSocket connections spliced through to a node")),
         duration(registry->GetHistogram("voxgate_gateway_request_duration_seconds",
                                         "Time from request read to response ready, seconds",
                                         metrics::DefaultLatencyBucketsS())),
@@ -200,6 +204,7 @@ struct GatewayProxy::Core : std::enable_shared_from_this<GatewayProxy::Core> {
   metrics::Family<metrics::Counter>& upstream_errors;
   metrics::Counter& retries;
   metrics::Counter& no_node;
+  metrics::Counter& websockets;
   metrics::Histogram& duration;
   metrics::Gauge& healthy_nodes;
   metrics::Gauge& known_nodes;
@@ -404,6 +409,105 @@ struct GatewayProxy::Core : std::enable_shared_from_this<GatewayProxy::Core> {
                             .dump());
   }
 
+  // ---- WebSocket upgrades ----
+
+  // Copies bytes from `from` to `to` until either side closes, then half-closes `to`.
+  static asio::awaitable<void> Pump(beast::tcp_stream& from, beast::tcp_stream& to) {
+    std::vector<char> chunk(kReadChunk);
+    beast::error_code ec;
+    for (;;) {
+      const size_t n = co_await from.async_read_some(asio::buffer(chunk),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      co_await asio::async_write(to, asio::buffer(chunk.data(), n),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
+    to.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  // A WebSocket upgrade (the console's live audio, any client's stream): the upgrade goes to one
+  // node as it came (with X-Forwarded-For), and when the node switches protocols the two
+  // connections are spliced for the socket's lifetime. Not retried: the first node picked
+  // answers, as for a POST. Returns the status the client got.
+  asio::awaitable<unsigned> Tunnel(beast::tcp_stream& client, beast::flat_buffer& client_buffer,
+                                   Request req, const std::string& client_ip) {
+    beast::error_code ec;
+    auto node = balancer->Pick();
+    auto fail = [&](http::status status, std::string message) -> asio::awaitable<unsigned> {
+      auto res = JsonResponse(req.version(), status, ErrorBody("unavailable", message));
+      res.keep_alive(false);
+      co_await http::async_write(client, res, asio::redirect_error(asio::use_awaitable, ec));
+      co_return static_cast<unsigned>(status);
+    };
+    if (!node) {
+      no_node.Increment();
+      co_return co_await fail(http::status::service_unavailable, "no healthy node");
+    }
+    const auto t0 = Clock::now();
+    beast::tcp_stream upstream(io);
+    upstream.expires_after(std::chrono::milliseconds(config.connect_timeout_ms));
+    tcp::resolver resolver(io);
+    auto endpoints = co_await resolver.async_resolve(node->host, std::to_string(node->port),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec)
+      co_await upstream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      balancer->Finish(node->node_id, false, -1);
+      health->ReportResult(node->node_id, false);
+      upstream_errors.WithLabels({node->node_id}).Increment();
+      co_return co_await fail(http::status::bad_gateway,
+                              fmt::format("node {}: connect: {}", node->node_id, ec.message()));
+    }
+    std::string xff;
+    if (auto it = req.find("X-Forwarded-For"); it != req.end())
+      xff = std::string(it->value()) + ", ";
+    req.set("X-Forwarded-For", xff + client_ip);
+    if (req.find("X-Forwarded-Proto") == req.end()) req.set("X-Forwarded-Proto", "http");
+    upstream.expires_after(std::chrono::milliseconds(config.request_timeout_ms));
+    co_await http::async_write(upstream, req, asio::redirect_error(asio::use_awaitable, ec));
+    beast::flat_buffer upstream_buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024);
+    if (!ec) {
+      co_await http::async_read(upstream, upstream_buffer, parser,
+                                asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec) {
+      balancer->Finish(node->node_id, false, -1);
+      upstream_errors.WithLabels({node->node_id}).Increment();
+      co_return co_await fail(http::status::bad_gateway,
+                              fmt::format("node {}: {}", node->node_id, ec.message()));
+    }
+    Response res = parser.release();
+    res.set("X-Voxgate-Node", node->node_id);
+    const unsigned status = res.result_int();
+    if (status != 101) res.keep_alive(false);
+    co_await http::async_write(client, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (status == 101 && !ec) {
+      client.expires_never();
+      upstream.expires_never();
+      // Whatever either side sent right behind the handshake goes first.
+      if (client_buffer.size() > 0) {
+        co_await asio::async_write(upstream, client_buffer.data(),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        client_buffer.consume(client_buffer.size());
+      }
+      if (!ec && upstream_buffer.size() > 0) {
+        co_await asio::async_write(client, upstream_buffer.data(),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (!ec) {
+        using namespace asio::experimental::awaitable_operators;
+        websockets.Increment();
+        co_await (Pump(client, upstream) && Pump(upstream, client));
+      }
+    }
+    balancer->Finish(node->node_id, status < 500,
+                     std::chrono::duration<double>(Clock::now() - t0).count());
+    co_return status;
+  }
+
   // ---- client side ----
 
   asio::awaitable<void> Session(tcp::socket socket) {
@@ -445,6 +549,12 @@ struct GatewayProxy::Core : std::enable_shared_from_this<GatewayProxy::Core> {
       const std::string_view path = target.substr(0, target.find('?'));
       Response res;
       std::string node_label = "gateway";
+      if (beast::websocket::is_upgrade(req)) {
+        stream.expires_never();
+        const unsigned status = co_await Tunnel(stream, buffer, std::move(req), client_ip);
+        requests.WithLabels({"websocket", std::to_string(status)}).Increment();
+        break;  // a spliced or refused upgrade ends the client connection
+      }
       if ((path == "/health" || path == "/metrics") &&
           (req.method() == http::verb::get || req.method() == http::verb::head)) {
         res = Own(req, path);

@@ -3,6 +3,11 @@
 // X-API-Key, body) to a node the LoadBalancer picks among the healthy ones; the answer goes back
 // with X-Voxgate-Node naming the node, and the node sees X-Forwarded-For/-Proto/-Host.
 //
+// WebSocket upgrades (GET /api/v1/stream and the console's live audio) go to one node as they came
+// and, once it switches protocols, the client and node connections are spliced until either
+// closes (voxgate_gateway_websockets_total). The console itself is served by the nodes, through
+// the gateway like any GET.
+//
 // Failures: an idempotent request (GET, HEAD, PUT, DELETE, OPTIONS) whose node cannot be reached
 // or answers 502/503/504 is retried on another node, up to max_attempts nodes; a non-idempotent
 // one (POST, PATCH) is retried only when it never reached a node (connect failed), never after it

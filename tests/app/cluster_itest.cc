@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -17,6 +18,7 @@
 
 #include "api/http_client.h"
 #include "app/server_process.h"
+#include "app/ws_client.h"
 #include "common/redis_server.h"
 #include "test_util.h"
 
@@ -353,6 +355,68 @@ TEST_F(ClusterTest, KilledNodeIsEjectedWithoutFailedRequestsAndReadmittedAfterRe
   EXPECT_GT(ok.load(), 100);
   EXPECT_GT(served["node-a"], 0);
   EXPECT_GT(served["node-c"], 0);
+}
+
+// The console through the gateway: its files come from a node, and its live audio WebSocket
+// (the key offered as a subprotocol, as a browser does) is spliced through to that node.
+TEST(GatewayConsoleTest, ConsoleAndWebSocketsPassThroughTheGateway) {
+  TempDir dir("voxgate-gateway-ws");
+  ServerProcess::Options node_options;
+  node_options.data_dir = dir.Sub("node");
+  node_options.dev = false;
+  ServerProcess node(node_options);
+  ASSERT_TRUE(node.Start()) << node.error();
+  ServerProcess::Options o;
+  o.data_dir = dir.Sub("gateway");
+  o.command = {"gateway",
+               "--config",
+               RepoPath("config/voxgate.yaml"),
+               "--host",
+               "127.0.0.1",
+               "--port",
+               "0",
+               "--node",
+               "127.0.0.1:" + std::to_string(node.port()),
+               "--health-interval-ms",
+               "100"};
+  ServerProcess gateway(o);
+  ASSERT_TRUE(gateway.Start()) << gateway.error();
+  HttpClient c(gateway.port());
+  for (int i = 0; i < 300 && c.Get("/health").status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the first active check
+  }
+  HttpResponse page = c.Get("/");
+  ASSERT_EQ(page.status, 200) << page.body.substr(0, 300);
+  EXPECT_NE(page.body.find("<!doctype html>"), std::string::npos);
+  EXPECT_NE(page.Header("Content-Security-Policy").find("script-src 'self'"), std::string::npos);
+
+  std::ifstream key_file(node_options.data_dir + "/admin.key");
+  std::string key((std::istreambuf_iterator<char>(key_file)), {});
+  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
+  WsClient ws;
+  ASSERT_TRUE(
+      ws.Connect(gateway.port(), "/api/v1/stream", "", {"voxgate.v1", "voxgate.key." + key}))
+      << ws.error();
+  EXPECT_EQ(ws.protocol(), "voxgate.v1");
+  ws.SendText(R"({"type":"ping"})");
+  auto pong = ws.Read();
+  ASSERT_TRUE(pong.has_value()) << ws.error();
+  EXPECT_EQ(pong->value("type", ""), "pong");
+  ws.SendText(R"({"type":"start","mode":"record","sample_rate":16000})");
+  auto started = ws.Read();
+  ASSERT_TRUE(started.has_value()) << ws.error();
+  EXPECT_EQ(started->value("type", ""), "started") << started->dump();
+  std::vector<int16_t> silence(16000);
+  ws.SendBinary(silence.data(), silence.size() * 2);
+  ws.SendText(R"({"type":"stop"})");
+  auto msgs = ws.ReadUntil("final");
+  ASSERT_FALSE(msgs.empty()) << ws.error();
+  EXPECT_EQ(msgs.back().value("type", ""), "final");
+  // A wrong key is refused by the node, and the refusal reaches the client.
+  WsClient refused;
+  EXPECT_FALSE(refused.Connect(gateway.port(), "/api/v1/stream", "",
+                               {"voxgate.v1", "voxgate.key.vx_wrong"}));
+  EXPECT_NE(c.Get("/metrics").body.find("voxgate_gateway_websockets_total 1"), std::string::npos);
 }
 
 }  // namespace

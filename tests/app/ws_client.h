@@ -16,19 +16,23 @@ class WsClient {
  public:
   using tcp = boost::asio::ip::tcp;
 
+  /// `protocols`: offered as Sec-WebSocket-Protocol (a browser's way to send its key).
   bool Connect(uint16_t port, const std::string& target = "/api/v1/stream",
-               const std::string& api_key = "") {
+               const std::string& api_key = "", const std::vector<std::string>& protocols = {}) {
     try {
       tcp::resolver resolver(ioc_);
       auto endpoints = resolver.resolve("127.0.0.1", std::to_string(port));
       boost::asio::connect(ws_.next_layer(), endpoints);
-      if (!api_key.empty()) {
-        ws_.set_option(boost::beast::websocket::stream_base::decorator(
-            [api_key](boost::beast::websocket::request_type& req) {
-              req.set("X-API-Key", api_key);
-            }));
-      }
-      ws_.handshake("127.0.0.1:" + std::to_string(port), target);
+      std::string offered;
+      for (const auto& p : protocols) offered += (offered.empty() ? "" : ", ") + p;
+      ws_.set_option(boost::beast::websocket::stream_base::decorator(
+          [api_key, offered](boost::beast::websocket::request_type& req) {
+            if (!api_key.empty()) req.set("X-API-Key", api_key);
+            if (!offered.empty()) req.set("Sec-WebSocket-Protocol", offered);
+          }));
+      boost::beast::websocket::response_type res;
+      ws_.handshake(res, "127.0.0.1:" + std::to_string(port), target);
+      protocol_ = std::string(res["Sec-WebSocket-Protocol"]);
       return true;
     } catch (const std::exception& e) {
       error_ = e.what();
@@ -65,10 +69,13 @@ class WsClient {
   }
   boost::beast::websocket::close_reason close_reason() const { return ws_.reason(); }
   const std::string& error() const { return error_; }
+  /// The subprotocol the server selected ("" for none).
+  const std::string& protocol() const { return protocol_; }
 
  private:
   boost::asio::io_context ioc_;
   boost::beast::websocket::stream<tcp::socket> ws_{ioc_};
+  std::string protocol_;
   std::string error_;
 };
 
