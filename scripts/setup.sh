@@ -33,6 +33,7 @@ test_pkgs=(
   sip-tester
   nginx libnginx-mod-rtmp
   redis-server postgresql
+  chromium
 )
 pkgs=("${build_pkgs[@]}")
 [ "$with_tests" = 1 ] && pkgs+=("${test_pkgs[@]}")
@@ -108,6 +109,24 @@ if ! echo "$vad_sha  weights/silero_vad.onnx" | sha256sum -c --quiet - >/dev/nul
   echo "setup: Silero VAD v5 in weights/silero_vad.onnx"
 fi
 
+# The console's one third-party browser library: uPlot (MIT) for its time-series charts. The build
+# embeds these files in the binary (web/ is served at /; this at /vendor/uplot/).
+uplot_version=1.6.32
+uplot_dir="$root/third_party/web/uplot"
+if [ ! -f "$uplot_dir/VERSION" ] || [ "$(cat "$uplot_dir/VERSION")" != "$uplot_version" ]; then
+  tgz=$(fetch uplot "$uplot_version" \
+    4b8a8191e425658e3ea8c8c1314b0fc679c861ee3a1af2b20c7b16ba50b5133d)
+  tmp=$(mktemp -d)
+  tar xzf "$tgz" -C "$tmp"
+  rm -rf "$uplot_dir"
+  mkdir -p "$uplot_dir"
+  cp "$tmp/package/dist/uPlot.esm.js" "$tmp/package/dist/uPlot.min.css" "$tmp/package/LICENSE" \
+    "$uplot_dir/"
+  rm -rf "$tmp"
+  echo "$uplot_version" >"$uplot_dir/VERSION"
+  echo "setup: uPlot $uplot_version in $uplot_dir"
+fi
+
 if [ "$with_tests" = 1 ]; then
   # Peer for the embedding benchmark: sherpa-onnx's Node binding (prebuilt Linux x64 addon on npm).
   peer="$root/third_party/sherpa-onnx"
@@ -116,6 +135,18 @@ if [ "$with_tests" = 1 ]; then
     cp "$root/bench/peer/package.json" "$root/bench/peer/package-lock.json" "$peer/" 2>/dev/null || \
       cp "$root/bench/peer/package.json" "$peer/"
     (cd "$peer" && npm ci --silent --no-audit --no-fund 2>/dev/null || npm install --silent --no-audit --no-fund)
+  fi
+
+  # The console's browser tests: playwright-core at the version and checksum of
+  # tests/web/package-lock.json (it drives Debian's chromium; no browser is downloaded). npm ci runs
+  # again only when node_modules is missing or the lockfile changed since the last install.
+  web_tests="$root/tests/web"
+  lock_sum=$(sha256sum "$web_tests/package-lock.json" | cut -d' ' -f1)
+  stamp="$web_tests/node_modules/.voxgate-lock.sha256"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
+    (cd "$web_tests" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+    echo "$lock_sum" >"$stamp"
+    echo "setup: playwright-core $(node -p "require('$web_tests/node_modules/playwright-core/package.json').version") in $web_tests/node_modules"
   fi
 fi
 echo "setup: ok"
