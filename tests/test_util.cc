@@ -40,4 +40,9 @@ std::string RunCommand(const std::string& cmd) {
   return out;
 }
 
+bool InCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && *ci != '\0' && std::string(ci) != "false" && std::string(ci) != "0";
+}
+
 }  // namespace voxgate::testing

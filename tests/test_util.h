@@ -18,5 +18,21 @@ std::string RepoPath(const std::string& name);
 std::string VoxgateBinary();
 /// What the shell command `cmd` prints on stdout ("" when it cannot be run).
 std::string RunCommand(const std::string& cmd);
+/// True when the environment says CI (CI set and not "false" or "0"), as .ci/run does.
+bool InCi();
+
+/// A test's outside peer (sipp, nginx-rtmp, PostgreSQL, ...) is missing: under CI that fails the
+/// test, since CI must not pass without running it; elsewhere the test is skipped, saying why.
+/// Use in a void function (a test body, SetUp).
+#define VOXGATE_REQUIRE_PEER(available, what)                                                 \
+  do {                                                                                        \
+    if (!(available)) {                                                                       \
+      if (::voxgate::testing::InCi()) {                                                       \
+        FAIL() << (what) << " is missing, and CI runs every test (scripts/setup.sh --tests)"; \
+      } else {                                                                                \
+        GTEST_SKIP() << (what) << " is not installed (scripts/setup.sh --tests)";             \
+      }                                                                                       \
+    }                                                                                         \
+  } while (0)
 
 }  // namespace voxgate::testing

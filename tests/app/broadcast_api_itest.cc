@@ -71,11 +71,7 @@ class BroadcastApiTest : public ::testing::Test {
     server_ = nullptr;
     dir_ = nullptr;
   }
-  void SetUp() override {
-    if (!rtmp::Available()) {
-      GTEST_SKIP() << "nginx with libnginx-mod-rtmp is not installed (scripts/setup.sh --tests)";
-    }
-  }
+  void SetUp() override { VOXGATE_REQUIRE_PEER(rtmp::Available(), "nginx with libnginx-mod-rtmp"); }
   static HttpClient Client() {
     HttpClient::Options o;
     o.timeout = std::chrono::seconds(60);  // a POST waits for the connection attempts

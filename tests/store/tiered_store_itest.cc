@@ -18,6 +18,7 @@
 #include "store/tiered_store.h"
 #include "store_contract.h"
 #include "store_test_env.h"
+#include "test_util.h"
 
 namespace voxgate::store {
 namespace {
@@ -363,7 +364,7 @@ TEST_F(TieredStoreTest, ReadsAreServedWhileRedisIsDown) {
 }
 
 TEST_F(TieredStoreTest, DurableTierDownFailsWritesAndWritesNothingElse) {
-  if (!testing::PostgresServer::Available()) GTEST_SKIP() << "PostgreSQL is not installed";
+  VOXGATE_REQUIRE_PEER(testing::PostgresServer::Available(), "PostgreSQL");
   testing::PostgresServer pg;
   ASSERT_TRUE(pg.ok()) << pg.error();
   config_.tiered.durable = "postgres";

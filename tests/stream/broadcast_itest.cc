@@ -32,11 +32,7 @@ using namespace voxgate::testing::rtmp;  // NOLINT(google-build-using-namespace)
 
 class BroadcastItest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (!Available()) {
-      GTEST_SKIP() << "nginx with libnginx-mod-rtmp is not installed (scripts/setup.sh --tests)";
-    }
-  }
+  void SetUp() override { VOXGATE_REQUIRE_PEER(Available(), "nginx with libnginx-mod-rtmp"); }
 };
 
 TEST_F(BroadcastItest, PushesH264AndAacInSyncToNginxRtmp) {

@@ -10,6 +10,7 @@
 #include "telephony/dtmf_detector.h"
 #include "telephony/dtmf_event.h"
 #include "telephony/rtp_packet.h"
+#include "test_util.h"
 
 namespace voxgate::telephony {
 namespace {
@@ -112,9 +113,8 @@ std::vector<DtmfDigit> Feed(DtmfDetector& det, const std::vector<EventPacket>& p
 }
 
 TEST(DtmfDetectorTest, EachSippCaptureYieldsExactlyItsDigit) {
-  if (!std::filesystem::exists("/usr/share/sip-tester/dtmf_2833_0.pcap")) {
-    GTEST_SKIP() << "sipp (package sip-tester) is not installed";
-  }
+  VOXGATE_REQUIRE_PEER(std::filesystem::exists("/usr/share/sip-tester/dtmf_2833_0.pcap"),
+                       "sipp (package sip-tester)");
   for (const SippCapture& cap : SippCaptures()) {
     SCOPED_TRACE(cap.file);
     const std::vector<EventPacket> packets = ReadEventPackets(cap.file);
@@ -138,9 +138,8 @@ TEST(DtmfDetectorTest, EachSippCaptureYieldsExactlyItsDigit) {
 }
 
 TEST(DtmfDetectorTest, SippCapturesAsOneStreamGiveEveryKeyOnce) {
-  if (!std::filesystem::exists("/usr/share/sip-tester/dtmf_2833_0.pcap")) {
-    GTEST_SKIP() << "sipp (package sip-tester) is not installed";
-  }
+  VOXGATE_REQUIRE_PEER(std::filesystem::exists("/usr/share/sip-tester/dtmf_2833_0.pcap"),
+                       "sipp (package sip-tester)");
   // The captures' timestamps are not ordered across files; rebase them one second apart, as one
   // caller pressing the twelve keys.
   DtmfDetector det(8000);
@@ -156,9 +155,8 @@ TEST(DtmfDetectorTest, SippCapturesAsOneStreamGiveEveryKeyOnce) {
 }
 
 TEST(DtmfDetectorTest, ReorderedAndDuplicatedPacketsGiveOneDigit) {
-  if (!std::filesystem::exists("/usr/share/sip-tester/dtmf_2833_7.pcap")) {
-    GTEST_SKIP() << "sipp (package sip-tester) is not installed";
-  }
+  VOXGATE_REQUIRE_PEER(std::filesystem::exists("/usr/share/sip-tester/dtmf_2833_7.pcap"),
+                       "sipp (package sip-tester)");
   std::vector<EventPacket> packets = ReadEventPackets("dtmf_2833_7.pcap");
   // Every packet twice, and the first end packet ahead of three updates.
   std::vector<EventPacket> messy;

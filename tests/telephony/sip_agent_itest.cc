@@ -200,7 +200,7 @@ double WaitForMetric(metrics::Registry& registry, const std::string& sample, dou
 class SipAgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (access(kSipp, X_OK) != 0) GTEST_SKIP() << "sipp (Debian sip-tester) is not installed";
+    VOXGATE_REQUIRE_PEER(access(kSipp, X_OK) == 0, "sipp (Debian sip-tester)");
   }
   void TearDown() override {
     if (agent_) agent_->Stop();
