@@ -160,7 +160,8 @@ struct BroadcastSession::Impl {
   int external_last_slot = -1;          // renderer only
   std::atomic<int64_t> external_frames{0};
 
-  // Preview: once asked for (preview_wanted), the output thread copies each picture it sent.
+  // Preview: when asked (preview_wanted), the output thread copies the next picture it sends,
+  // once per request, so a broadcast nobody previews pays nothing per frame.
   std::atomic<bool> preview_wanted{false};
   std::mutex preview_mu;
   std::condition_variable preview_cv;
@@ -393,7 +394,7 @@ void BroadcastSession::Impl::OutputLoop() {
           v.data[0] = pictures[item.slot].bgra.data();
           v.stride[0] = out.width * 4;
           s = muxer->WriteVideo(v, item.position);
-          if (preview_wanted.load(std::memory_order_relaxed)) {
+          if (preview_wanted.exchange(false, std::memory_order_relaxed)) {
             {
               std::lock_guard lock(preview_mu);
               preview = pictures[item.slot].bgra;
@@ -626,12 +627,16 @@ BroadcastStats BroadcastSession::stats() const {
 
 Result<std::string> BroadcastSession::PreviewPng(int max_width, int wait_ms) {
   Impl& m = *impl_;
-  m.preview_wanted.store(true, std::memory_order_relaxed);
   std::vector<uint8_t> copy;
   {
     std::unique_lock lock(m.preview_mu);
-    m.preview_cv.wait_for(lock, std::chrono::milliseconds(wait_ms),
-                          [&] { return !m.preview.empty(); });
+    const int64_t before = m.preview_index;
+    m.preview_wanted.store(true, std::memory_order_relaxed);
+    // A fresh picture, unless nothing is being sent any more: then the last one there is.
+    if (!m.output_done.load()) {
+      m.preview_cv.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                            [&] { return m.preview_index != before; });
+    }
     if (m.preview.empty()) return NotFoundError("no picture has been sent yet");
     copy = m.preview;
   }

@@ -116,8 +116,8 @@ class BroadcastSession {
 
   BroadcastStats stats() const;
 
-  /// The newest picture sent (after this call the output thread keeps a copy of each one it
-  /// encodes), as a PNG at most `max_width` wide; waits up to `wait_ms` for one.
+  /// The next picture sent (the output thread copies one per call), as a PNG at most `max_width`
+  /// wide; waits up to `wait_ms` for it, then answers the last one copied.
   /// kNotFound before the first picture.
   Result<std::string> PreviewPng(int max_width, int wait_ms);
 
