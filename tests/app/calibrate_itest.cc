@@ -5,6 +5,7 @@
 // docs/models.md says on the development set.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -112,6 +113,60 @@ TEST(CalibrateTest, LevelsHoldTheirFalseAcceptRateOnUnseenSpeakers) {
   RunVoxgate("eval --list " + folds[1] + " --root " + root + " --calibration " +
                  dir.Sub("wrong.calibration.json"),
              &status);
+  EXPECT_EQ(status, 1);
+}
+
+// A model brought by the user: a 3D-Speaker CAM++ export (random weights,
+// tests/data/gen_campplus.sh) is calibrated on the user's own labelled audio, a folder of
+// <speaker>/<utterance> files, with other speakers as the AS-Norm cohort. The file is tied to that
+// model, and eval applies it.
+TEST(CalibrateTest, CalibratesAModelBroughtByTheUser) {
+  TempDir dir("voxgate-calibrate-campplus");
+  // The user's audio: 12 speakers x 7 files of speechocean762; the cohort: 20 others.
+  const std::filesystem::path corpus = SpeechPath("train/speechocean762");
+  std::vector<std::filesystem::path> speakers;
+  for (const auto& e : std::filesystem::directory_iterator(corpus)) {
+    if (e.is_directory()) speakers.push_back(e.path());
+  }
+  std::sort(speakers.begin(), speakers.end());
+  ASSERT_GE(speakers.size(), 32u);
+  std::filesystem::create_directory(dir.Sub("labelled"));
+  for (size_t i = 0; i < 12; ++i) {
+    std::filesystem::copy(speakers[i], dir.Sub("labelled/" + speakers[i].filename().string()),
+                          std::filesystem::copy_options::recursive);
+  }
+  std::ofstream cohort(dir.Sub("cohort.tsv"));
+  for (size_t i = 12; i < 32; ++i) {
+    for (const auto& f : std::filesystem::directory_iterator(speakers[i])) {
+      cohort << f.path().string() << "\t" << speakers[i].filename().string() << "\n";
+    }
+  }
+  cohort.close();
+  const std::string model = TestDataPath("campplus_random.onnx");
+  const std::string cal = dir.Sub("campplus.calibration.json");
+  int status = -1;
+  const std::string out =
+      RunVoxgate("calibrate " + dir.Sub("labelled") + " --model " + model + " --cohort-list " +
+                     dir.Sub("cohort.tsv") + " --cohort-files 2 --out " + cal,
+                 &status);
+  ASSERT_EQ(status, 0) << out;
+  const nlohmann::json written = nlohmann::json::parse(std::ifstream(cal), nullptr, false);
+  ASSERT_FALSE(written.is_discarded());
+  EXPECT_EQ(written["model_id"].get<std::string>().substr(0, 16), "campplus_random:");
+  EXPECT_EQ(written["score_norm"]["cohort_count"].get<int>(), 40);  // 20 speakers x 2 channels
+  for (const std::string channel : {"wideband", "telephone"}) {
+    ASSERT_TRUE(written["channels"].contains(channel)) << written["channels"].dump();
+    EXPECT_FALSE(written["channels"][channel]["bands"].empty());
+  }
+  // eval judges the same trials with it, as serve would.
+  const nlohmann::json j =
+      RunJson("eval --json " + dir.Sub("labelled") + " --model " + model + " --calibration " + cal);
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_TRUE(j["calibrated"].get<bool>());
+  EXPECT_TRUE(j["as_norm"].get<bool>());
+  EXPECT_TRUE(j["security_levels"].contains("balanced")) << j.dump();
+  // The starter model refuses it: the file names CAM++.
+  RunVoxgate("eval " + dir.Sub("labelled") + " --calibration " + cal, &status);
   EXPECT_EQ(status, 1);
 }
 
