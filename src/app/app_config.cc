@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "app/commands.h"
+#include "cluster/gateway_proxy.h"
 
 namespace voxgate::app {
 
@@ -120,6 +121,20 @@ Result<ConfigNode> LoadConfigFile(const std::string& path) {
   const std::string kDefault = "config/voxgate.yaml";
   if (std::filesystem::exists(kDefault)) return ConfigNode::LoadFile(kDefault);
   return ConfigNode();
+}
+
+Status CheckConfigKeys(const ConfigNode& root) {
+  AppConfig app;
+  VOXGATE_RETURN_IF_ERROR(app.Load(root));
+  cluster::GatewayConfig gateway;
+  VOXGATE_RETURN_IF_ERROR(gateway.Load(root.Child("gateway")));
+  const std::vector<std::string> unread = root.UnreadKeys();
+  if (unread.empty()) return Status::Ok();
+  std::string names;
+  for (const auto& key : unread) names += (names.empty() ? "'" : ", '") + key + "'";
+  return InvalidArgumentError(
+      fmt::format("unknown config key{} {} (a typo? config/voxgate.yaml lists every key)",
+                  unread.size() > 1 ? "s" : "", names));
 }
 
 }  // namespace voxgate::app

@@ -63,4 +63,9 @@ struct AppConfig {
 /// directory if present, else none (defaults and environment only).
 Result<ConfigNode> LoadConfigFile(const std::string& path);
 
+/// Reads every section a config file may hold (serve's and the gateway's) and refuses keys that
+/// nothing reads: kInvalidArgument naming each ("unknown config key 'server.prot'"), so a typo
+/// cannot silently keep a default. Type errors of known keys come back as Load reports them.
+Status CheckConfigKeys(const ConfigNode& root);
+
 }  // namespace voxgate::app

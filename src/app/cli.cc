@@ -138,6 +138,13 @@ int RunCli(int argc, char** argv) {
       ->add_option("--health-interval-ms", gateway.health_interval_ms, "active health check period")
       ->check(CLI::Range(10, 3600000));
 
+  ConfigCheckOptions config_check;
+  CLI::App* config_cmd = app.add_subcommand("config", "the YAML configuration");
+  config_cmd->require_subcommand(1);
+  CLI::App* config_check_cmd = config_cmd->add_subcommand(
+      "check", "validate a config file (unknown keys, types, ranges) without starting");
+  config_check_cmd->add_option("file", config_check.file, "YAML config")->required();
+
   KeysOptions keys;
   CLI::App* keys_cmd = app.add_subcommand("keys", "manage API keys");
   keys_cmd->require_subcommand(1);
@@ -201,6 +208,7 @@ int RunCli(int argc, char** argv) {
   if (*gateway_cmd) return RunGateway(gateway);
   if (*push_cmd) return RunPush(push);
   if (*tail_cmd) return RunEventsTail(tail);
+  if (*config_check_cmd) return RunConfigCheck(config_check);
   if (*keys_cmd) {
     keys.action = *keys_create ? "create" : *keys_list ? "list" : "revoke";
     return RunKeys(keys);

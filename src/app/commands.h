@@ -116,7 +116,12 @@ int RunEmbed(const ModelOptions& model, const EmbedOptions& options);
 int RunPush(const PushOptions& options);
 /// `voxgate events tail`: one JSON line per event of the cluster's stream.
 int RunEventsTail(const EventsTailOptions& options);
+struct ConfigCheckOptions {
+  std::string file;
+};
+
 int RunServe(const ServeOptions& options);
+int RunConfigCheck(const ConfigCheckOptions& options);
 int RunGateway(const GatewayOptions& options);
 int RunKeys(const KeysOptions& options);
 int RunCompare(const ModelOptions& model, const CompareOptions& options);

@@ -49,7 +49,8 @@ int RunGateway(const GatewayOptions& options) {
   auto root = LoadConfigFile(options.config_file);
   if (!root.ok()) return Fail(root.status());
   cluster::GatewayConfig config;
-  Status s = config.Load(root->Child("gateway"));
+  Status s = CheckConfigKeys(*root);
+  if (s.ok()) s = config.Load(root->Child("gateway"));
   if (!s.ok()) return Fail(s);
   store::RedisConfig redis_config;
   const ConfigNode r = root->Child("store").Child("redis");

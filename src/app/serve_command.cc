@@ -174,6 +174,7 @@ int RunServe(const ServeOptions& options) {
   if (!root.ok()) return Fail(root.status());
   AppConfig config;
   Status s = config.Load(*root);
+  if (s.ok()) s = CheckConfigKeys(*root);
   if (!s.ok()) return Fail(s);
   if (options.port >= 0) config.server.port = options.port;
   if (!options.data_dir.empty()) config.data_dir = options.data_dir;

@@ -3,13 +3,17 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 namespace voxgate {
@@ -58,18 +62,56 @@ bool ParseDouble(const std::string& text, double* out) {
 
 }  // namespace
 
-ConfigNode::ConfigNode() = default;
+struct ConfigNode::KeyLog {
+  std::mutex mu;
+  std::set<std::string, std::less<>> paths;
+};
+
+ConfigNode::ConfigNode() : read_(std::make_shared<KeyLog>()) {}
 
 ConfigNode::ConfigNode(std::shared_ptr<const YAML::Node> node, std::string path,
-                       std::shared_ptr<const EnvLookup> env)
-    : node_(std::move(node)), path_(std::move(path)), env_(std::move(env)) {}
+                       std::shared_ptr<const EnvLookup> env, std::shared_ptr<KeyLog> read)
+    : node_(std::move(node)),
+      path_(std::move(path)),
+      env_(std::move(env)),
+      read_(std::move(read)) {}
+
+void ConfigNode::MarkRead(std::string_view key) const {
+  std::lock_guard<std::mutex> lock(read_->mu);
+  read_->paths.insert(KeyPath(key));
+}
+
+std::vector<std::string> ConfigNode::UnreadKeys() const {
+  std::vector<std::string> unread;
+  if (!node_) return unread;
+  std::lock_guard<std::mutex> lock(read_->mu);
+  std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& node,
+                                                                        const std::string& prefix) {
+    if (!node.IsMap()) return;
+    for (const auto& kv : node) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "<non-scalar key>";
+      const std::string path = prefix.empty() ? key : prefix + "." + key;
+      if (read_->paths.count(path) == 0) {
+        unread.push_back(path);
+      } else {
+        walk(kv.second, path);
+      }
+    }
+  };
+  try {
+    walk(*node_, path_);
+  } catch (const YAML::Exception&) {
+  }
+  std::sort(unread.begin(), unread.end());
+  return unread;
+}
 
 Result<ConfigNode> ConfigNode::Parse(std::string_view yaml_text) {
   try {
     auto root = std::make_shared<YAML::Node>(YAML::Load(std::string(yaml_text)));
     if (root->IsNull()) return ConfigNode();
     if (!root->IsMap()) return InvalidArgumentError("config: the top level must be a mapping");
-    return ConfigNode(std::move(root), "", nullptr);
+    return ConfigNode(std::move(root), "", nullptr, std::make_shared<KeyLog>());
   } catch (const YAML::Exception& e) {
     return InvalidArgumentError(
         fmt::format("config: line {}, column {}: {}", e.mark.line + 1, e.mark.column + 1, e.msg));
@@ -100,6 +142,7 @@ std::string ConfigNode::EnvName(std::string_view key) const {
 }
 
 ConfigNode ConfigNode::Child(std::string_view key) const {
+  MarkRead(key);
   std::shared_ptr<const YAML::Node> child;
   if (node_ && node_->IsMap()) {
     try {
@@ -108,12 +151,13 @@ ConfigNode ConfigNode::Child(std::string_view key) const {
     } catch (const YAML::Exception&) {
     }
   }
-  return ConfigNode(std::move(child), KeyPath(key), env_);
+  return ConfigNode(std::move(child), KeyPath(key), env_, read_);
 }
 
 void ConfigNode::SetEnvForTesting(std::shared_ptr<const EnvLookup> env) { env_ = std::move(env); }
 
 bool ConfigNode::Lookup(std::string_view key, std::string* text, bool* from_env) const {
+  MarkRead(key);
   const std::string env_name = EnvName(key);
   if (env_) {
     auto it = env_->find(env_name);
@@ -216,6 +260,7 @@ Status ConfigNode::Get(std::string_view key, std::vector<std::string>* value) co
 }
 
 Status ConfigNode::GetSecret(std::string_view key, std::string* value) const {
+  MarkRead(key);
   if (node_ && node_->IsMap()) {
     try {
       YAML::Node v = (*node_)[std::string(key)];

@@ -3,7 +3,9 @@
 // Every key is overridable from the environment: the value at path server.port is read from
 // VOXGATE_SERVER_PORT when that variable is set, else from the YAML file, else the field keeps
 // its default. Overrides need no schema: the config structs name their fields as they load them.
-// Errors name the key and say what was expected. Immutable after load; thread-safe to read.
+// Errors name the key and say what was expected. Every node of one tree records which keys were
+// looked up, so that after the config structs have loaded, UnreadKeys() names the keys in the file
+// that nothing reads (a typo must not silently keep a default). Thread-safe to read.
 #pragma once
 
 #include <map>
@@ -49,13 +51,20 @@ class ConfigNode {
   /// cannot end up committed with the config. A value in the file is an error naming the key.
   Status GetSecret(std::string_view key, std::string* value) const;
 
+  /// Keys present in the file under this node that no Get/GetSecret/Child call of this tree has
+  /// asked for, as sorted paths ("server.prot"). Sections that were asked for are searched inside;
+  /// a section nobody asked for is named once.
+  std::vector<std::string> UnreadKeys() const;
+
   /// Replaces the environment lookup (tests); nullptr restores getenv.
   using EnvLookup = std::map<std::string, std::string>;
   void SetEnvForTesting(std::shared_ptr<const EnvLookup> env);
 
  private:
+  struct KeyLog;
   ConfigNode(std::shared_ptr<const YAML::Node> node, std::string path,
-             std::shared_ptr<const EnvLookup> env);
+             std::shared_ptr<const EnvLookup> env, std::shared_ptr<KeyLog> read);
+  void MarkRead(std::string_view key) const;
   // The raw text for key from env or file, or nullptr-equivalent false when unset.
   bool Lookup(std::string_view key, std::string* text, bool* from_env) const;
   std::string KeyPath(std::string_view key) const;
@@ -68,6 +77,7 @@ class ConfigNode {
   std::shared_ptr<const YAML::Node> node_;  // null when this section is absent
   std::string path_;
   std::shared_ptr<const EnvLookup> env_;  // null: process environment
+  std::shared_ptr<KeyLog> read_;          // shared by every node of the tree
 };
 
 }  // namespace voxgate

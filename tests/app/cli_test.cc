@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -111,6 +112,34 @@ TEST(CliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Voxgate("").status, 2);
   EXPECT_EQ(Voxgate("embed").status, 2);
   EXPECT_EQ(Voxgate("eval /tmp --telephone gsm").status, 2);
+}
+
+TEST(CliTest, ConfigCheckAcceptsTheShippedConfigAndNamesUnknownKeys) {
+  CmdResult ok = Voxgate("config check " + RepoPath("config/voxgate.yaml"));
+  EXPECT_EQ(ok.status, 0) << ok.out;
+  EXPECT_NE(ok.out.find(": OK"), std::string::npos) << ok.out;
+
+  const std::string dir = ::testing::TempDir();
+  const std::string typo = dir + "/voxgate-typo.yaml";
+  std::ofstream(typo) << "server:\n  prot: 9000\nservice:\n  security_level: high\n"
+                         "gatway:\n  port: 1\n";
+  CmdResult bad = Voxgate("config check " + typo);
+  EXPECT_EQ(bad.status, 1) << bad.out;
+  EXPECT_NE(bad.out.find("'gatway', 'server.prot'"), std::string::npos) << bad.out;
+  EXPECT_EQ(std::count(bad.out.begin(), bad.out.end(), '\n'), 1) << bad.out;
+  // serve refuses to start on it, with the same message, instead of keeping the default port.
+  CmdResult serve = Voxgate("serve --port 0 --config " + typo);
+  EXPECT_EQ(serve.status, 1) << serve.out;
+  EXPECT_NE(serve.out.find("unknown config keys 'gatway', 'server.prot'"), std::string::npos)
+      << serve.out;
+
+  const std::string range = dir + "/voxgate-range.yaml";
+  std::ofstream(range) << "service:\n  security_level: paranoid\n";
+  CmdResult r = Voxgate("config check " + range);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("security_level"), std::string::npos) << r.out;
+  EXPECT_EQ(Voxgate("config check /nonexistent.yaml").status, 1);
+  EXPECT_EQ(Voxgate("config check").status, 2);
 }
 
 TEST(CliTest, PushBroadcastsToAnFlvFileInSync) {

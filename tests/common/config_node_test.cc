@@ -90,6 +90,34 @@ TEST(ConfigNodeTest, SecretsComeOnlyFromTheEnvironment) {
   EXPECT_EQ(key, "s3cret");
 }
 
+TEST(ConfigNodeTest, UnreadKeysNameWhatNothingAskedFor) {
+  ConfigNode root = Load(
+      "server:\n  port: 8080\n  prot: 9090\n  tls:\n    cert: a\n    chain: b\n"
+      "sevrer:\n  port: 1\nlist: [1, 2]\n");
+  // Nothing read yet: every top-level key is unread, once.
+  EXPECT_EQ(root.UnreadKeys(), (std::vector<std::string>{"list", "server", "sevrer"}));
+  int port = 0;
+  std::string cert;
+  std::vector<std::string> list;
+  ASSERT_TRUE(root.Child("server").Get("port", &port).ok());
+  ASSERT_TRUE(root.Child("server").Child("tls").Get("cert", &cert).ok());
+  ASSERT_TRUE(root.Get("list", &list).ok());
+  // A key asked for but absent is no error; keys present but never asked for are named by path.
+  ASSERT_TRUE(root.Child("server").Get("threads", &port).ok());
+  EXPECT_EQ(root.UnreadKeys(),
+            (std::vector<std::string>{"server.prot", "server.tls.chain", "sevrer"}));
+  // Sub-sections report under their own path.
+  EXPECT_EQ(root.Child("server").UnreadKeys(),
+            (std::vector<std::string>{"server.prot", "server.tls.chain"}));
+  // Copies of the tree share what was read.
+  ConfigNode copy = root;
+  ASSERT_TRUE(copy.Child("server").Get("prot", &port).ok());
+  ASSERT_TRUE(copy.Child("server").Child("tls").Get("chain", &cert).ok());
+  ASSERT_TRUE(copy.Child("sevrer").Get("port", &port).ok());
+  EXPECT_TRUE(root.UnreadKeys().empty());
+  EXPECT_TRUE(ConfigNode().UnreadKeys().empty());
+}
+
 TEST(ConfigNodeTest, BadYamlReportsTheLine) {
   auto r = ConfigNode::Parse("server:\n  port: [1, 2\n");
   ASSERT_FALSE(r.ok());
