@@ -28,10 +28,10 @@ build_pkgs=(
   libhiredis-dev libpq-dev
 )
 test_pkgs=(
-  libgtest-dev libgmock-dev libbenchmark-dev openssl wrk curl
+  libgtest-dev libgmock-dev libbenchmark-dev openssl wrk curl clang
   python3-torch python3-torchaudio python3-onnx python3-numpy python3-matplotlib
   sip-tester
-  nginx libnginx-mod-rtmp
+  nginx libnginx-mod-rtmp prometheus
   redis-server postgresql
   chromium
 )

@@ -34,6 +34,13 @@ SessionRegistry::SessionRegistry(std::shared_ptr<metrics::Registry> registry, si
       total_counter_(registry_->CounterFamily("voxgate_sessions_total",
                                               "Sessions started, by kind.", {"kind"})) {}
 
+void SessionRegistry::DeclareKinds(const std::vector<std::string>& kinds) {
+  for (const auto& kind : kinds) {
+    active_gauge_.WithLabels({kind});
+    total_counter_.WithLabels({kind});
+  }
+}
+
 Status SessionRegistry::Add(std::shared_ptr<SessionView> session) {
   if (session == nullptr) return InvalidArgumentError("session registry: null session");
   std::string id = session->id();

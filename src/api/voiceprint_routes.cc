@@ -173,7 +173,13 @@ struct ServiceMetrics {
         identifications(r.CounterFamily("voxgate_identifications_total",
                                         "Identifications by outcome", {"outcome"})),
         store_errors(r.CounterFamily("voxgate_store_errors_total",
-                                     "Requests that failed in the store", {"operation"})) {}
+                                     "Requests that failed in the store", {"operation"})) {
+    // Every label value exists from the start at 0, so rates and alerts see a series.
+    for (const char* op : {"register", "verify", "identify"}) store_errors.WithLabels({op});
+    for (const char* o : {"verified", "rejected", "inconclusive"}) verifications.WithLabels({o});
+    for (const char* o : {"identified", "unknown"}) identifications.WithLabels({o});
+    for (const char* k : {"created", "added"}) enrollments.WithLabels({k});
+  }
   metrics::Gauge& enrolled;
   metrics::Family<metrics::Counter>& enrollments;
   metrics::Family<metrics::Counter>& verifications;

@@ -204,6 +204,8 @@ BroadcastManager::BroadcastManager(BroadcastsConfig config, stream::LiveServices
       started_(registry_->GetCounter("voxgate_broadcasts_started_total", "Broadcasts started.")),
       failed_(registry_->GetCounter("voxgate_broadcasts_failed_total",
                                     "Broadcasts that could not start or ended failed.")) {
+  // Every known label value exists from the start at 0, so rates and alerts see a series.
+  for (const char* result : {"sent", "dropped", "repeated"}) frames_.WithLabels({result});
   watcher_ = std::thread([this] { Watch(); });
 }
 

@@ -82,6 +82,7 @@ Result<std::unique_ptr<LiveStack>> LiveStack::Create(
   };
   s.bus = bus ? std::move(bus) : std::make_shared<analytics::InProcessEventBus>();
   s.registry = std::make_shared<analytics::SessionRegistry>(registry);
+  s.registry->DeclareKinds({"websocket", "sip"});  // VoiceSessionOptions::kind
   s.qos_metrics = std::make_shared<analytics::QosMetrics>(registry, "live");
   s.recordings_dir =
       config.recordings_dir.empty() ? data_dir + "/recordings" : config.recordings_dir;

@@ -209,6 +209,13 @@ struct GatewayProxy::Core : std::enable_shared_from_this<GatewayProxy::Core> {
   metrics::Gauge& healthy_nodes;
   metrics::Gauge& known_nodes;
 
+  // The node count, and each node's upstream-error series, at 0 from the start (rates and alerts
+  // need a series before the first error).
+  void SetKnownNodes(const std::vector<NodeInfo>& nodes) {
+    known_nodes.Set(static_cast<double>(nodes.size()));
+    for (const auto& n : nodes) upstream_errors.WithLabels({n.node_id});
+  }
+
   // ---- upstream connection pool ----
 
   std::unique_ptr<beast::tcp_stream> TakeIdle(const std::string& address) {
@@ -636,7 +643,7 @@ GatewayProxy::~GatewayProxy() { Stop(); }
 void GatewayProxy::SetNodes(const std::vector<NodeInfo>& nodes) {
   balancer_->SetNodes(nodes);
   if (core_) {
-    core_->known_nodes.Set(static_cast<double>(nodes.size()));
+    core_->SetKnownNodes(nodes);
     core_->healthy_nodes.Set(static_cast<double>(balancer_->healthy_count()));
   }
 }
@@ -666,7 +673,7 @@ Status GatewayProxy::Start() {
       spdlog::warn("gateway: cannot list nodes yet: {}", nodes.status().ToString());
     }
   }
-  core->known_nodes.Set(static_cast<double>(balancer_->Snapshot().size()));
+  core->SetKnownNodes(balancer_->Snapshot());
   core->healthy_nodes.Set(static_cast<double>(balancer_->healthy_count()));
   VOXGATE_RETURN_IF_ERROR(health_->Start());
   asio::co_spawn(core->io, core->Accept(), asio::detached);
@@ -689,7 +696,7 @@ Status GatewayProxy::Start() {
         }
         lock.lock();
       }
-      c->known_nodes.Set(static_cast<double>(balancer_->Snapshot().size()));
+      c->SetKnownNodes(balancer_->Snapshot());
       c->healthy_nodes.Set(static_cast<double>(balancer_->healthy_count()));
     }
   });

@@ -87,7 +87,13 @@ struct HealthChecker::Runner {
 
 HealthChecker::HealthChecker(HealthCheckConfig config, std::shared_ptr<LoadBalancer> balancer,
                              std::shared_ptr<metrics::Registry> registry)
-    : config_(std::move(config)), balancer_(std::move(balancer)), registry_(std::move(registry)) {}
+    : config_(std::move(config)), balancer_(std::move(balancer)), registry_(std::move(registry)) {
+  if (registry_) {  // both reasons exist at 0 from the start, so rates and alerts see a series
+    auto& ejections = registry_->CounterFamily("voxgate_gateway_ejections_total",
+                                               "Nodes taken out of rotation", {"reason"});
+    for (const char* reason : {"health_check", "requests"}) ejections.WithLabels({reason});
+  }
+}
 
 HealthChecker::~HealthChecker() { Stop(); }
 

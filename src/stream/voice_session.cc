@@ -354,7 +354,10 @@ VoiceSession::Turn& VoiceSession::TurnLocked(int turn, double start_s) {
   for (auto it = turns_.rbegin(); it != turns_.rend(); ++it) {
     if (it->turn == turn) return *it;
   }
-  turns_.push_back(Turn{turn, start_s});
+  Turn t;
+  t.turn = turn;
+  t.start_s = start_s;
+  turns_.push_back(std::move(t));
   if (turns_.size() > kMaxTurns) turns_.pop_front();
   return turns_.back();
 }
