@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test (unit, integration, e2e).
-#   scripts/test.sh [ctest args...]    e.g. scripts/test.sh -L unit
+# Installs what is missing, builds, and runs every test (unit, integration, e2e), then every
+# libFuzzer target for VOXGATE_FUZZ_SECONDS (default 30) from its seed corpus (scripts/fuzz.sh).
+#   scripts/test.sh [ctest args...]    e.g. scripts/test.sh -L unit (ctest only, no fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
@@ -15,4 +16,8 @@ skipped=$(grep -c '(Skipped)$' "$log" || true)
 echo "test.sh: $skipped test(s) skipped"
 grep '(Skipped)$' "$log" || true
 rm -f "$log"
+cd ..
+if [ $# -eq 0 ] && [ "${VOXGATE_FUZZ_SECONDS:-30}" != 0 ]; then
+  scripts/fuzz.sh --seconds "${VOXGATE_FUZZ_SECONDS:-30}" || status=1
+fi
 exit "$status"

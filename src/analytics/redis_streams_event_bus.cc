@@ -337,9 +337,25 @@ Result<std::string> RedisStreamsEventBus::LastId(RedisClient& client,
 
 namespace {
 
+// "<ms>-<seq>", both decimal: what Redis gives every stream entry. Anything else is not an entry
+// (an empty id from a malformed reply would reset the reader's cursor: found by
+// redis_entries_fuzz).
+bool IsStreamId(const std::string& id) {
+  const size_t dash = id.find('-');
+  auto digits = [](std::string_view s) {
+    return !s.empty() && s.size() <= 20 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  return dash != std::string::npos && digits(std::string_view(id).substr(0, dash)) &&
+         digits(std::string_view(id).substr(dash + 1));
+}
+
 // [id, [field, value, ...]]: an entry (fields nil for an entry deleted since it was delivered).
 bool IsEntry(const RedisReply& r) {
-  if (!r.is_array() || r.elements.size() != 2 || !r.elements[0].is_string()) return false;
+  if (!r.is_array() || r.elements.size() != 2 || !r.elements[0].is_string() ||
+      !IsStreamId(r.elements[0].str)) {
+    return false;
+  }
   const RedisReply& fields = r.elements[1];
   if (fields.is_nil()) return true;
   // Redis has no entry without fields, so [name, []] is an empty XREAD stream, not an entry.

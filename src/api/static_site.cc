@@ -171,9 +171,11 @@ Status StaticSite::AddRoutes(HttpServer& server) const {
   RouteOptions options;
   options.rate_limited = false;
   options.documented = false;
-  for (const auto& [path, file] : files_) {
+  for (const auto& entry : files_) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const auto& file = entry.second;
     VOXGATE_RETURN_IF_ERROR(server.Route(
-        Method::kGet, path, Access::kPublic,
+        Method::kGet, entry.first, Access::kPublic,
         [file](const Request& request, Responder responder) {
           responder.Send(Serve(*file, request));
         },

@@ -124,7 +124,10 @@ std::string RejectedLine(const sdp_media_t* m) {
     line += f->l_text;
     ++formats;
   }
-  if (formats == 0) line += m->m_proto == sdp_proto_rtp ? " 0" : " *";
+  // RTP/AVP and RTP/SAVP need a numeric format even when rejected ("*" does not parse back:
+  // found by sdp_fuzz); anything else takes the wildcard.
+  if (formats == 0)
+    line += m->m_proto == sdp_proto_rtp || m->m_proto == sdp_proto_srtp ? " 0" : " *";
   return line;
 }
 

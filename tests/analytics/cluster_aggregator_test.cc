@@ -193,6 +193,13 @@ TEST(RedisStreamsEventBusTest, EncodesAndDecodesEntries) {
   // Not a reply of entries at all: nothing, no crash.
   EXPECT_TRUE(RedisStreamsEventBus::ParseEntries(str("OK"), nullptr).empty());
   EXPECT_TRUE(RedisStreamsEventBus::ParseEntries(RedisReply{}, nullptr).empty());
+  // Entries whose id is not "<ms>-<seq>" are not entries (found by redis_entries_fuzz: an empty
+  // id was decoded and would have reset the reader's cursor).
+  for (const char* id : {"", "-", "1", "1-", "-1", "a-1", "1-0x", "99999999999999999999999-0"}) {
+    SCOPED_TRACE(id);
+    EXPECT_TRUE(
+        RedisStreamsEventBus::ParseEntries(arr({arr({str(id), arr(fields)})}), nullptr).empty());
+  }
 }
 
 }  // namespace

@@ -407,5 +407,21 @@ TEST(SdpNegotiatorTest, AnswerRejectsOtherStreamsInOrderAndMirrorsDirection) {
   EXPECT_EQ(back->direction, MediaDirection::kSendOnly);
 }
 
+TEST(SdpNegotiatorTest, RejectedSrtpStreamWithoutFormatsParsesBack) {
+  // Found by sdp_fuzz: an RTP/SAVP line without formats was answered "m=audio 0 RTP/SAVP *",
+  // which is not valid SDP for an RTP profile, so our own answer did not parse.
+  std::string offer =
+      "v=0\r\no=- 1 1 IN IP4 10.1.1.1\r\ns=-\r\nc=IN IP4 10.1.1.1\r\nt=0 0\r\n"
+      "m=audio 4000 RTP/AVP 0\r\n"
+      "m=audio 4002 RTP/SAVP\r\n";
+  auto media = NegotiateOffer(offer, Config());
+  ASSERT_TRUE(media.ok()) << media.status().ToString();
+  std::string answer = BuildAnswer(*media, {"192.0.2.1", 40000}, 7, 3);
+  EXPECT_NE(answer.find("m=audio 0 RTP/SAVP 0\r\n"), std::string::npos) << answer;
+  auto back = NegotiateOffer(answer, Config());
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << answer;
+  EXPECT_EQ(back->answer_media_lines.size(), media->answer_media_lines.size());
+}
+
 }  // namespace
 }  // namespace voxgate::telephony
