@@ -242,20 +242,19 @@ TEST_F(HttpServerTest, SlowBodyIsCutOffAfterBodyTimeout) {
   auto start = Clock::now();
   // Trickle one byte every 50 ms: each byte arrives well within any per-read timeout, but the
   // body as a whole does not.
-  bool send_failed = false;
-  while (Clock::now() - start < std::chrono::seconds(5)) {
+  // The server must end the connection (the deadline only bounds a broken run), and not before
+  // its body timeout.
+  bool ended = false;
+  while (!ended && Clock::now() - start < std::chrono::seconds(30)) {
     if (!raw.Send("x", std::chrono::milliseconds(500))) {
-      send_failed = true;
+      ended = true;
       break;
     }
-    bool closed = false;
-    raw.ReadUntilClose(std::chrono::milliseconds(50), &closed);
-    if (closed) break;
+    raw.ReadUntilClose(std::chrono::milliseconds(50), &ended);
   }
   auto elapsed = Clock::now() - start;
+  EXPECT_TRUE(ended) << "a trickled body kept the connection open for 30 s";
   EXPECT_GE(elapsed, std::chrono::milliseconds(400));
-  EXPECT_LT(elapsed, std::chrono::seconds(3));
-  (void)send_failed;
   ExpectHealthy();
 }
 
@@ -476,11 +475,16 @@ TEST_F(HttpServerTest, GracefulShutdownFinishesInFlightAndRefusesNew) {
 
   auto start = Clock::now();
   std::thread stopper([&] { server_->Shutdown(std::chrono::seconds(5)); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  RawConnection refused(port);  // the listener is closed already
-  EXPECT_FALSE(refused.connected());
+  // The listener closes at once: wait for that (not a fixed time), then the slow request is still
+  // answered.
+  bool listener_closed = false;
+  while (!listener_closed && Clock::now() - start < std::chrono::seconds(30)) {
+    listener_closed = !RawConnection(port).connected();
+    if (!listener_closed) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(listener_closed);
   bool idle_closed = false;
-  idle.ReadUntilClose(std::chrono::milliseconds(300), &idle_closed);
+  idle.ReadUntilClose(std::chrono::seconds(10), &idle_closed);  // returns at the close
   EXPECT_TRUE(idle_closed);
 
   HttpResponse r = slow.get();
