@@ -73,7 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto events = voxgate::analytics::RedisStreamsEventBus::ParseEntries(reply, &malformed);
   for (const auto& e : events) {
     if (e.id.empty()) __builtin_trap();
-    (void)e.ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // as events tail
+    (void)e.ToJson().dump(-1, ' ', false,
+                          nlohmann::json::error_handler_t::replace);  // as events tail
   }
   (void)voxgate::analytics::RedisStreamsEventBus::ParseEntries(reply, nullptr);
   return 0;

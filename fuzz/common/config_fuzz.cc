@@ -21,9 +21,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool b = false;
   std::string s;
   std::vector<std::string> v;
-  for (const char* section : {"server", "service", "store", "live", "sip", "gateway", "list", "base"}) {
+  for (const char* section :
+       {"server", "service", "store", "live", "sip", "gateway", "list", "base"}) {
     const voxgate::ConfigNode n = root->Child(section);
-    for (const char* key : {"port", "host", "origins", "security_level", "backend", "enabled", "ratio", "x"}) {
+    for (const char* key :
+         {"port", "host", "origins", "security_level", "backend", "enabled", "ratio", "x"}) {
       (void)n.Get(key, &i);
       (void)n.Get(key, &l);
       (void)n.Get(key, &d);
