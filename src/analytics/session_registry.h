@@ -36,11 +36,11 @@ class SessionRegistry {
   SessionRegistry(const SessionRegistry&) = delete;
   SessionRegistry& operator=(const SessionRegistry&) = delete;
 
-  /// Registers a live session. kInvalidArgument for null or an empty id, kAlreadyExists when a
-  /// live session has that id.
   /// Creates the per-kind series at 0 (voxgate_sessions_active/_total{kind}) before any session of
   /// that kind, so that dashboards and alerts see them.
   void DeclareKinds(const std::vector<std::string>& kinds);
+  /// Registers a live session. kInvalidArgument for null or an empty id, kAlreadyExists when a
+  /// live session has that id.
   Status Add(std::shared_ptr<SessionView> session);
   /// Ends a session: takes its final Describe(now_s) into the ended list. kNotFound if it is not
   /// live.

@@ -13,9 +13,10 @@ namespace voxgate::app {
 int RunConfigCheck(const ConfigCheckOptions& options) {
   auto root = ConfigNode::LoadFile(options.file);
   if (!root.ok()) return Fail(root.status());
+  // CheckConfigKeys reads (and type-checks) both sections; what is left is their ranges.
+  Status s = CheckConfigKeys(*root);
   AppConfig config;
-  Status s = config.Load(*root);
-  if (s.ok()) s = CheckConfigKeys(*root);
+  if (s.ok()) s = config.Load(*root);
   if (s.ok()) s = config.Finalize();
   cluster::GatewayConfig gateway;
   if (s.ok()) s = gateway.Load(root->Child("gateway"));
