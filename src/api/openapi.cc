@@ -860,7 +860,12 @@ json Schemas() {
     p["speech_s"] = Seconds("Net speech that went into the sample's embedding, seconds.");
     p["created_at"] = Timestamp("ISO 8601, UTC.");
     p["model_id"] = Typed("string");
-    s["Sample"] = Object(std::move(p), {"sample_id", "speech_s", "created_at", "model_id"});
+    p["narrowband"] = Typed("boolean",
+                            "Made from telephone (narrow-band) audio. A voiceprint enrolled mostly "
+                            "from such samples judges wideband probes on the cross-channel "
+                            "calibration, and telephone probes on the telephone one.");
+    s["Sample"] =
+        Object(std::move(p), {"sample_id", "speech_s", "created_at", "model_id", "narrowband"});
   }
   {
     json p = RecordProperties();

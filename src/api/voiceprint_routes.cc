@@ -391,7 +391,8 @@ struct Api {
       body["samples"].push_back({{"sample_id", s.sample_id},
                                  {"speech_s", s.speech_s},
                                  {"created_at", IsoFromMs(s.created_at_ms)},
-                                 {"model_id", s.model_id}});
+                                 {"model_id", s.model_id},
+                                 {"narrowband", s.narrowband}});
     }
     if (want_embedding) body["embedding"] = RecordVoiceprint(*record);
     responder.SendJson(200, body);

@@ -70,6 +70,18 @@ std::vector<float> RecordVoiceprint(const store::VoiceprintRecord& record) {
   return report.ok() ? report->voiceprint : std::vector<float>();
 }
 
+// The enrolled side of a trial: narrow-band when most of the voiceprint's speech was.
+voiceprint::EnrolledEvidence RecordEvidence(const store::VoiceprintRecord& record,
+                                            const std::vector<float>& voiceprint,
+                                            const voiceprint::Calibration& calibration) {
+  double narrow_s = 0.0, all_s = 0.0;
+  for (const auto& s : record.samples) {
+    all_s += s.speech_s;
+    if (s.narrowband) narrow_s += s.speech_s;
+  }
+  return {calibration.StatsOf(voiceprint), all_s > 0 && 2 * narrow_s > all_s};
+}
+
 VoiceprintService::VoiceprintService(ServiceConfig config,
                                      std::shared_ptr<voiceprint::Embedder> embedder,
                                      std::shared_ptr<store::VoiceprintStore> store,
@@ -125,12 +137,12 @@ Status VoiceprintService::RebuildIndex() {
   voiceprints.reserve(active.size());
   std::unique_lock lock(names_mu_);
   names_.clear();
-  enrolled_stats_.clear();
+  enrolled_.clear();
   for (const auto& record : active) {
     if (record.model_id != model_info().id) continue;  // needs re-enrollment
     std::vector<float> v = RecordVoiceprint(record);
     if (v.empty()) continue;
-    enrolled_stats_[record.user_id] = calibration_.StatsOf(v);
+    enrolled_[record.user_id] = RecordEvidence(record, v, calibration_);
     voiceprints.push_back({record.user_id, std::move(v)});
     names_[record.user_id] = record.name;
   }
@@ -139,17 +151,10 @@ Status VoiceprintService::RebuildIndex() {
   return index_.Assign(std::move(voiceprints));
 }
 
-voiceprint::CohortStats VoiceprintService::EnrolledStats(std::string_view user_id) const {
+voiceprint::EnrolledEvidence VoiceprintService::Enrolled(std::string_view user_id) const {
   std::shared_lock lock(names_mu_);
-  auto it = enrolled_stats_.find(std::string(user_id));
-  return it == enrolled_stats_.end() ? voiceprint::CohortStats{} : it->second;
-}
-
-void VoiceprintService::SetEnrolledStats(const std::string& user_id,
-                                         const std::vector<float>& voiceprint) {
-  const voiceprint::CohortStats stats = calibration_.StatsOf(voiceprint);
-  std::unique_lock lock(names_mu_);
-  enrolled_stats_[user_id] = stats;
+  auto it = enrolled_.find(std::string(user_id));
+  return it == enrolled_.end() ? voiceprint::EnrolledEvidence{} : it->second;
 }
 
 std::optional<double> VoiceprintService::FixedThreshold() const {
@@ -207,7 +212,7 @@ Status VoiceprintService::SyncIndex(std::string_view user_id) {
     index_.Remove(id);
     std::unique_lock lock(names_mu_);
     names_.erase(id);
-    enrolled_stats_.erase(id);
+    enrolled_.erase(id);
     return Status::Ok();
   }
   if (record->status != store::UserStatus::kActive || record->model_id != model_info().id) {
@@ -219,9 +224,10 @@ Status VoiceprintService::SyncIndex(std::string_view user_id) {
     index_.Remove(id);
     return Status::Ok();
   }
-  SetEnrolledStats(id, v);
+  const voiceprint::EnrolledEvidence enrolled = RecordEvidence(*record, v, calibration_);
   VOXGATE_RETURN_IF_ERROR(index_.Upsert(id, std::move(v)));
   std::unique_lock lock(names_mu_);
+  enrolled_[id] = enrolled;
   names_[id] = record->name;
   return Status::Ok();
 }
@@ -249,19 +255,23 @@ Result<RegisterResult> VoiceprintService::Register(const RegisterRequest& reques
 
   // Inference first, outside any lock: the slow part must not serialise other users.
   std::vector<voiceprint::SampleEmbedding> embedded;
+  std::vector<bool> narrowband;
   RegisterResult result;
   for (const AudioInput& audio : request.audio) {
     VOXGATE_ASSIGN_OR_RETURN(voiceprint::Embedding e, EmbedAudio(audio));
     result.sample_speech_s.push_back(e.speech_s);
+    narrowband.push_back(e.quality.narrowband);
     embedded.push_back({std::move(e.vector), e.speech_s});
   }
   VOXGATE_ASSIGN_OR_RETURN(result.report, voiceprint::Enroll(embedded, config_.enrollment));
 
   std::vector<store::VoiceprintSample> samples;
-  for (const auto& e : embedded) {
+  for (size_t i = 0; i < embedded.size(); ++i) {
+    const auto& e = embedded[i];
     store::VoiceprintSample s;
     s.embedding = e.embedding;
     s.speech_s = e.speech_s;
+    s.narrowband = narrowband[i];
     s.model_id = model_info().id;
     samples.push_back(std::move(s));
   }
@@ -381,8 +391,9 @@ Result<VerifyResult> VoiceprintService::Verify(const VerifyRequest& request,
         if (!v.ok()) {
           // Not in this node's index (yet): score the stored record directly.
           const std::vector<float> vp = RecordVoiceprint(*claimed);
-          v = calibration_.Judge(voiceprint::Score(vp, probe.embedding), calibration_.StatsOf(vp),
-                                 probe, result.security_level, fixed);
+          v = calibration_.Judge(voiceprint::Score(vp, probe.embedding),
+                                 RecordEvidence(*claimed, vp, calibration_), probe,
+                                 result.security_level, fixed);
         }
         take(*v);
       }
@@ -470,7 +481,7 @@ Status VoiceprintService::Delete(std::string_view user_id, const CallContext& ct
   {
     std::unique_lock names_lock(names_mu_);
     names_.erase(std::string(user_id));
-    enrolled_stats_.erase(std::string(user_id));
+    enrolled_.erase(std::string(user_id));
   }
   Audit(store::AuditAction::kDelete, user_id, ctx, "{}");
   return Status::Ok();

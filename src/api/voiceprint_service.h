@@ -171,7 +171,7 @@ class VoiceprintService : public voiceprint::SpeakerDirectory {
   const voiceprint::Calibration& calibration() const override { return calibration_; }
   voiceprint::SecurityLevel DefaultSecurityLevel() const override { return config_.security_level; }
   std::optional<double> FixedThreshold() const override;
-  voiceprint::CohortStats EnrolledStats(std::string_view user_id) const override;
+  voiceprint::EnrolledEvidence Enrolled(std::string_view user_id) const override;
   const std::shared_ptr<voiceprint::Embedder>& embedder() const { return embedder_; }
   const ServiceConfig& config() const { return config_; }
 
@@ -196,7 +196,6 @@ class VoiceprintService : public voiceprint::SpeakerDirectory {
   VoiceprintService(ServiceConfig config, std::shared_ptr<voiceprint::Embedder> embedder,
                     std::shared_ptr<store::VoiceprintStore> store,
                     voiceprint::Calibration calibration);
-  void SetEnrolledStats(const std::string& user_id, const std::vector<float>& voiceprint);
   Status RebuildIndex();
   // The store's change listener: another cluster node changed `user_id` ("" = maybe many).
   void OnStoreChange(const std::string& user_id);
@@ -220,7 +219,7 @@ class VoiceprintService : public voiceprint::SpeakerDirectory {
   mutable std::shared_mutex names_mu_;
   std::unordered_map<std::string, std::string> names_;  // GUARDED_BY(names_mu_): indexed users
   // GUARDED_BY(names_mu_): AS-Norm statistics of indexed users' voiceprints.
-  std::unordered_map<std::string, voiceprint::CohortStats> enrolled_stats_;
+  std::unordered_map<std::string, voiceprint::EnrolledEvidence> enrolled_;
 
   std::atomic<int64_t> registrations_{0}, verifications_{0}, verified_{0}, rejected_{0},
       inconclusive_{0}, identifications_{0};

@@ -7,9 +7,10 @@
 // halves are cut into probes of each length (net speech, after the VAD). Every probe is scored
 // against every enrolled speaker of the same set (corpus): impostors of another language or
 // corpus would be easy non-targets and make the thresholds too lenient. All of it in the
-// wideband and again through an 8 kHz G.711 channel. A cohort of other speakers' mean embeddings
-// (both channels) gives AS-Norm; the threshold of each level is the normalised score that holds
-// its false-accept rate on that probe length's impostor trials.
+// wideband, through an 8 kHz G.711 channel, and across the two (enrolled wideband and probed
+// through G.711, or the other way round: the trials of the "cross" channel). A cohort of other
+// speakers' mean embeddings (both channels) gives AS-Norm; the threshold of each level is the
+// normalised score that holds its false-accept rate on that probe length's impostor trials.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -70,11 +71,12 @@ void AddSpeakerMeans(const std::vector<SpeechItem>& items,
 }
 
 // FAR, FRR and inconclusive shares per channel and level of --check.
-int PrintCheck(const std::array<VerdictTally, 2>& tallies, const CalibrateOptions& options,
-               const std::string& model, size_t files, size_t speakers) {
+int PrintCheck(const std::array<VerdictTally, voiceprint::kChannelCount>& tallies,
+               const CalibrateOptions& options, const std::string& model, size_t files,
+               size_t speakers) {
   nlohmann::json out{
       {"model", model}, {"calibration", options.check}, {"files", files}, {"speakers", speakers}};
-  for (int ch = 0; ch < 2; ++ch) {
+  for (int ch = 0; ch < voiceprint::kChannelCount; ++ch) {
     out[voiceprint::ChannelName(static_cast<Channel>(ch))] = tallies[ch].Json();
   }
   if (options.json) {
@@ -83,7 +85,7 @@ int PrintCheck(const std::array<VerdictTally, 2>& tallies, const CalibrateOption
   }
   std::cout << fmt::format("model:    {}\ncheck:    {} on {} files, {} speakers\n", model,
                            options.check, files, speakers);
-  for (const char* ch : {"wideband", "telephone"}) {
+  for (const char* ch : {"wideband", "telephone", "cross"}) {
     std::cout << ch << ":\n";
     for (SecurityLevel level : voiceprint::kSecurityLevels) {
       const auto& l = out[ch][voiceprint::SecurityLevelName(level)];
@@ -198,65 +200,72 @@ int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options) {
     if (!scores_out) return Fail(UnavailableError("cannot write " + options.scores_file));
     scores_out << "channel\tenrolled\tprobe\tprobe_s\ttarget\tscore\tnormalized\n";
   }
-  std::array<VerdictTally, 2> tallies;  // --check, by channel
-  std::array<voiceprint::ChannelCalibration, 2> channels;
+  std::array<VerdictTally, voiceprint::kChannelCount> tallies;  // --check, by channel
+  std::array<voiceprint::ChannelCalibration, voiceprint::kChannelCount> channels;
   nlohmann::json report = nlohmann::json::object();
   const int rate = info.sample_rate_hz;
-  for (int ch = 0; ch < 2; ++ch) {
-    // Per file: the embedding of the first half of its speech, and probes of each length from
-    // the second half.
-    struct FileSpeech {
-      std::vector<float> enroll;
-      double enroll_s = 0.0;
-      std::vector<std::vector<voiceprint::Embedding>> probes;  // by length
-    };
-    std::vector<FileSpeech> files(items.size());
+  // Per file and audio channel (wideband, G.711): the embedding of the first part of its speech,
+  // and probes of each length from the rest.
+  struct FileSpeech {
+    std::vector<float> enroll;
+    double enroll_s = 0.0;
+    std::vector<std::vector<voiceprint::Embedding>> probes;  // by length
+  };
+  // Enrolled speakers: the speech-weighted mean of their files' first parts.
+  struct Enrolled {
+    std::string speaker, set;
+    std::vector<float> voiceprint;
+    double speech_s = 0.0;
+    voiceprint::CohortStats stats;
+  };
+  std::array<std::vector<FileSpeech>, 2> files;
+  std::array<std::map<std::string, Enrolled>, 2> enrolled;
+  for (int law = 0; law < 2; ++law) {
+    files[law].resize(items.size());
     ParallelFor(items.size(), options.jobs, [&](size_t i) {
-      auto clip = LoadClip(items[i], channel_law[ch]);
+      auto clip = LoadClip(items[i], channel_law[law]);
       if (!clip.ok()) return;
       auto speech = (*embedder)->Speech(*clip);
       if (!speech.ok()) return;
+      FileSpeech& f = files[law][i];
       const size_t half = static_cast<size_t>(speech->size() * options.enroll_fraction);
       const std::span<const float> all(*speech);
       auto enroll = (*embedder)->EmbedSpeech(all.first(half));
       if (!enroll.ok()) return;
-      files[i].enroll = std::move(enroll->vector);
-      files[i].enroll_s = enroll->speech_s;
-      files[i].probes.resize(lengths.size());
+      f.enroll = std::move(enroll->vector);
+      f.enroll_s = enroll->speech_s;
+      f.probes.resize(lengths.size());
       const std::span<const float> rest = all.subspan(half);
       for (size_t l = 0; l < lengths.size(); ++l) {
         const size_t len = static_cast<size_t>(lengths[l] * rate);
         for (size_t start = 0; start + len <= rest.size() &&
-                               static_cast<int>(files[i].probes[l].size()) < options.max_probes;
+                               static_cast<int>(f.probes[l].size()) < options.max_probes;
              start += len) {
           auto e = (*embedder)->EmbedSpeech(rest.subspan(start, len));
-          if (e.ok()) files[i].probes[l].push_back(std::move(*e));
+          if (e.ok()) f.probes[l].push_back(std::move(*e));
         }
       }
     });
-    // Enrolled speakers: the speech-weighted mean of their files' first halves.
-    struct Enrolled {
-      std::string speaker, set;
-      std::vector<float> voiceprint;
-      double speech_s = 0.0;
-      voiceprint::CohortStats stats;
-    };
-    std::map<std::string, Enrolled> enrolled;
     for (size_t i = 0; i < items.size(); ++i) {
-      if (files[i].enroll.empty()) continue;
-      Enrolled& e = enrolled[items[i].speaker];
+      const FileSpeech& f = files[law][i];
+      if (f.enroll.empty()) continue;
+      Enrolled& e = enrolled[law][items[i].speaker];
       e.speaker = items[i].speaker;
       e.set = items[i].set;
       if (e.voiceprint.empty()) e.voiceprint.assign(dim, 0.0f);
-      for (int d = 0; d < dim; ++d) {
-        e.voiceprint[d] += static_cast<float>(files[i].enroll_s) * files[i].enroll[d];
-      }
-      e.speech_s += files[i].enroll_s;
+      for (int d = 0; d < dim; ++d) e.voiceprint[d] += static_cast<float>(f.enroll_s) * f.enroll[d];
+      e.speech_s += f.enroll_s;
     }
-    for (auto& [name, e] : enrolled) {
+    for (auto& [name, e] : enrolled[law]) {
       voiceprint::L2Normalize(e.voiceprint);
       e.stats = cohort.empty() ? voiceprint::CohortStats{} : cohort.StatsOf(e.voiceprint);
     }
+  }
+  // The trials of each channel: (enrolled through, probed through) -- wideband: both clean;
+  // telephone: both G.711; cross: one of each, both ways round.
+  const std::array<std::vector<std::pair<int, int>>, voiceprint::kChannelCount> sides{
+      {{{0, 0}}, {{1, 1}}, {{0, 1}, {1, 0}}}};
+  for (int ch = 0; ch < voiceprint::kChannelCount; ++ch) {
     std::vector<std::vector<CalibrationTrial>> groups(lengths.size());
     std::vector<CalibrationTrial> all_trials;
     double stats_mean = 0.0, stats_std = 0.0;
@@ -264,36 +273,39 @@ int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options) {
     nlohmann::json per_length = nlohmann::json::array();
     for (size_t l = 0; l < lengths.size(); ++l) {
       size_t probes = 0;
-      for (size_t i = 0; i < items.size(); ++i) {
-        if (files[i].probes.empty()) continue;
-        for (const voiceprint::Embedding& p : files[i].probes[l]) {
-          ++probes;
-          const voiceprint::CohortStats ps =
-              cohort.empty() ? voiceprint::CohortStats{} : cohort.StatsOf(p.vector);
-          stats_mean += ps.mean;
-          stats_std += ps.std;
-          ++stats_n;
-          for (const auto& [name, e] : enrolled) {
-            if (e.set != items[i].set) continue;
-            const double s = voiceprint::Score(e.voiceprint, p.vector);
-            const double n =
-                cohort.empty() ? s : voiceprint::ScoreCohort::Normalize(s, e.stats, ps);
-            const bool target = name == items[i].speaker;
-            groups[l].push_back({n, p.speech_s, target});
-            if (checked) {
-              voiceprint::ProbeEvidence evidence;
-              evidence.embedding = p.vector;
-              evidence.speech_s = p.speech_s;
-              evidence.quality = p.quality;
-              evidence.cohort = ps;
-              for (voiceprint::SecurityLevel level : voiceprint::kSecurityLevels) {
-                tallies[ch].Add(level, target, checked->Judge(s, e.stats, evidence, level));
+      for (const auto& [enroll_law, probe_law] : sides[ch]) {
+        for (size_t i = 0; i < items.size(); ++i) {
+          if (files[probe_law][i].probes.empty()) continue;
+          for (const voiceprint::Embedding& p : files[probe_law][i].probes[l]) {
+            ++probes;
+            const voiceprint::CohortStats ps =
+                cohort.empty() ? voiceprint::CohortStats{} : cohort.StatsOf(p.vector);
+            stats_mean += ps.mean;
+            stats_std += ps.std;
+            ++stats_n;
+            for (const auto& [name, e] : enrolled[enroll_law]) {
+              if (e.set != items[i].set) continue;
+              const double s = voiceprint::Score(e.voiceprint, p.vector);
+              const double n =
+                  cohort.empty() ? s : voiceprint::ScoreCohort::Normalize(s, e.stats, ps);
+              const bool target = name == items[i].speaker;
+              groups[l].push_back({n, p.speech_s, target});
+              if (checked) {
+                voiceprint::ProbeEvidence evidence;
+                evidence.embedding = p.vector;
+                evidence.speech_s = p.speech_s;
+                evidence.quality = p.quality;
+                evidence.cohort = ps;
+                const voiceprint::EnrolledEvidence side{e.stats, enroll_law == 1};
+                for (voiceprint::SecurityLevel level : voiceprint::kSecurityLevels) {
+                  tallies[ch].Add(level, target, checked->Judge(s, side, evidence, level));
+                }
               }
-            }
-            if (scores_out.is_open()) {
-              scores_out << voiceprint::ChannelName(static_cast<Channel>(ch)) << '\t' << name
-                         << '\t' << items[i].key << '\t' << lengths[l] << '\t'
-                         << (name == items[i].speaker ? 1 : 0) << '\t' << s << '\t' << n << '\n';
+              if (scores_out.is_open()) {
+                scores_out << voiceprint::ChannelName(static_cast<Channel>(ch)) << '\t' << name
+                           << '\t' << items[i].key << '\t' << lengths[l] << '\t' << (target ? 1 : 0)
+                           << '\t' << s << '\t' << n << '\n';
+              }
             }
           }
         }
@@ -314,7 +326,7 @@ int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options) {
     }
     cal.eer = voiceprint::ComputeEer(eer_trials).eer;
     report[voiceprint::ChannelName(static_cast<Channel>(ch))] = {
-        {"enrolled_speakers", enrolled.size()}, {"probes", per_length}};
+        {"enrolled_speakers", enrolled[sides[ch][0].first].size()}, {"probes", per_length}};
   }
 
   const double wall_s =
@@ -330,7 +342,8 @@ int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options) {
       {"probe_lengths_s", lengths},
       {"design",
        "per speaker: enrolled from the first enroll_fraction of each file's speech; probes of "
-       "each length from the rest; impostor trials within a set"},
+       "each length from the rest; impostor trials within a set; channels: wideband (both sides "
+       "clean), telephone (both through G.711 u-law), cross (one side each, both ways)"},
       {"max_probes_per_file", options.max_probes},
       {"enroll_fraction", options.enroll_fraction},
       {"trials", report},
@@ -352,7 +365,7 @@ int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options) {
             << fmt::format("data:     {} files, {} speakers; cohort {} entries (top {})\n",
                            items.size(), speakers.size(), calibration.cohort().count(),
                            calibration.cohort().top_n());
-  for (int ch = 0; ch < 2; ++ch) {
+  for (int ch = 0; ch < voiceprint::kChannelCount; ++ch) {
     const auto& cal = channels[ch];
     std::cout << fmt::format("{}: EER {:.2f} %, llr = {:.3f} + {:.3f} s + {:.3f} q + {:.3f} s q\n",
                              voiceprint::ChannelName(static_cast<Channel>(ch)), 100 * cal.eer,

@@ -55,6 +55,11 @@ int RunCli(int argc, char** argv) {
       ->add_option("--telephone", eval.telephone,
                    "pass the audio through an 8 kHz G.711 channel first")
       ->check(CLI::IsMember({"ulaw", "alaw"}));
+  eval_cmd
+      ->add_flag("--cross", eval.cross,
+                 "with --telephone: only the probe side of each trial goes through G.711, the "
+                 "enrolled side stays wideband (an app-enrolled user calling in)")
+      ->needs("--telephone");
   eval_cmd->add_option("--jobs", eval.jobs, "parallel embeddings (default: one per core)")
       ->check(CLI::NonNegativeNumber);
   eval_cmd->add_option("--p-target", eval.p_target, "prior of a target trial for minDCF")

@@ -33,6 +33,7 @@ struct EvalOptions {
   std::string root;
   std::string trials_file;  // lines "enroll test target|nontarget"; empty: all pairs
   std::string telephone;    // "", "ulaw" or "alaw": pass audio through an 8 kHz G.711 channel
+  bool cross = false;       // with telephone: only the probe side goes through it (enrolled clean)
   int jobs = 0;             // parallel embeddings; 0: one per core
   double p_target = 0.01;
   bool json = false;

@@ -27,10 +27,11 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Item {
-  std::string path;     // as found
-  std::string key;      // path relative to the eval folder
-  std::string speaker;  // parent folder name
-  std::vector<float> embedding;
+  std::string path;              // as found
+  std::string key;               // path relative to the eval folder
+  std::string speaker;           // parent folder name
+  std::vector<float> embedding;  // probe side
+  std::vector<float> enrolled;   // enrolled side: the embedding, or with --cross the clean one
   double duration_s = 0.0;
   Status status;
 };
@@ -74,7 +75,7 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
                                      : ReadSpeechList(options.list, options.root);
   if (!listed.ok()) return Fail(listed.status());
   std::vector<Item> items;
-  for (const SpeechItem& s : *listed) items.push_back({s.path, s.key, s.speaker, {}, 0.0, {}});
+  for (const SpeechItem& s : *listed) items.push_back({s.path, s.key, s.speaker, {}, {}, 0.0, {}});
 
   auto embedder = LoadEmbedder(model);
   if (!embedder.ok()) return Fail(embedder.status());
@@ -90,9 +91,17 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
       options.jobs > 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<EmbeddedSpeech> embedded = EmbedSet(**embedder, *listed, eo);
+  // --cross: the enrolled side of each trial is the clean audio.
+  std::vector<EmbeddedSpeech> clean;
+  if (options.cross) {
+    EmbedSetOptions co = eo;
+    co.telephone.reset();
+    clean = EmbedSet(**embedder, *listed, co);
+  }
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<voiceprint::ProbeEvidence> evidence(items.size());
+  std::vector<voiceprint::EnrolledEvidence> enrolled(items.size());
   for (EmbeddedSpeech& e : embedded) {
     Item& item = items[e.item];
     item.duration_s = e.duration_s;
@@ -100,10 +109,19 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
     item.embedding = std::move(e.embedding);
     evidence[e.item].speech_s = e.speech_s;
     evidence[e.item].quality = e.quality;
+    enrolled[e.item].narrowband = e.quality.narrowband;
+  }
+  for (size_t i = 0; i < items.size(); ++i) items[i].enrolled = items[i].embedding;
+  for (EmbeddedSpeech& e : clean) {
+    Item& item = items[e.item];
+    if (item.status.ok() && !e.status.ok()) item.status = e.status;
+    item.enrolled = e.status.ok() ? std::move(e.embedding) : std::vector<float>{};
+    enrolled[e.item].narrowband = e.quality.narrowband;
   }
   for (size_t i = 0; i < items.size(); ++i) {
     evidence[i].embedding = items[i].embedding;
     evidence[i].cohort = calibration->StatsOf(items[i].embedding);
+    enrolled[i].cohort = calibration->StatsOf(items[i].enrolled);
   }
 
   std::map<std::string, size_t> index;
@@ -134,14 +152,14 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
     scores_out << "enroll\ttest\ttarget\tscore\tnormalized\tllr\tspeech_s\n";
   }
   auto add = [&](size_t a, size_t b, bool target) {
-    if (items[a].embedding.empty() || items[b].embedding.empty()) {
+    if (items[a].enrolled.empty() || items[b].embedding.empty()) {
       ++skipped;
       return;
     }
-    trials.push_back({voiceprint::Score(items[a].embedding, items[b].embedding), target});
+    trials.push_back({voiceprint::Score(items[a].enrolled, items[b].embedding), target});
     for (voiceprint::SecurityLevel level : voiceprint::kSecurityLevels) {
       const voiceprint::Verdict v =
-          calibration->Judge(trials.back().score, evidence[a].cohort, evidence[b], level);
+          calibration->Judge(trials.back().score, enrolled[a], evidence[b], level);
       tally.Add(level, target, v);
       if (level == voiceprint::SecurityLevel::kBalanced) {
         normalized_trials.push_back({static_cast<float>(v.normalized), target});
@@ -172,6 +190,9 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
   }
 
   const voiceprint::EerResult rn = voiceprint::ComputeEer(normalized_trials, options.p_target);
+  const voiceprint::Channel channel = options.telephone.empty() ? voiceprint::Channel::kWideband
+                                      : options.cross           ? voiceprint::Channel::kCross
+                                                                : voiceprint::Channel::kTelephone;
   if (!options.plot_file.empty()) {
     scores_out.close();
     std::vector<std::string> argv = {
@@ -182,14 +203,14 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
         "--title",
         fmt::format("{} on {}{}", (*embedder)->model_info().id,
                     options.dir.empty() ? options.list : options.dir,
-                    options.telephone.empty() ? "" : ", G.711 " + options.telephone),
+                    options.telephone.empty() ? ""
+                    : options.cross
+                        ? ", enrolled wideband, probed through G.711 " + options.telephone
+                        : ", G.711 " + options.telephone),
         "--column",
         calibration->cohort().empty() ? "score" : "normalized"};
     // The levels' thresholds for the longest probes of the channel, on the plotted scale.
-    const auto& bands = calibration
-                            ->channel(options.telephone.empty() ? voiceprint::Channel::kWideband
-                                                                : voiceprint::Channel::kTelephone)
-                            .bands;
+    const auto& bands = calibration->channel(channel).bands;
     if (calibration->calibrated() && !bands.empty()) {
       for (voiceprint::SecurityLevel level : voiceprint::kSecurityLevels) {
         argv.push_back("--threshold");
@@ -202,32 +223,34 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
   const voiceprint::ModelInfo& info = (*embedder)->model_info();
   const nlohmann::json levels = tally.Json();
   if (options.json) {
-    nlohmann::json out{
-        {"files", items.size()},
-        {"speakers", speakers.size()},
-        {"failed", failed},
-        {"trials", trials.size()},
-        {"target_trials", r.num_target},
-        {"nontarget_trials", r.num_nontarget},
-        {"skipped_trials", skipped},
-        {"eer", r.eer},
-        {"eer_threshold", r.threshold},
-        {"min_dcf", r.min_dcf},
-        {"min_dcf_threshold", r.min_dcf_threshold},
-        {"p_target", options.p_target},
-        {"model", info.id},
-        {"model_threshold", DefaultThreshold(info)},
-        {"calibrated", calibration->calibrated()},
-        {"as_norm", !calibration->cohort().empty()},
-        {"normalized_eer", rn.eer},
-        {"normalized_min_dcf", rn.min_dcf},
-        {"security_levels", levels},
-        {"channel", options.telephone.empty() ? "clean" : "g711-" + options.telephone},
-        {"audio_s", audio_s},
-        {"wall_s", wall_s}};
+    nlohmann::json out{{"files", items.size()},
+                       {"speakers", speakers.size()},
+                       {"failed", failed},
+                       {"trials", trials.size()},
+                       {"target_trials", r.num_target},
+                       {"nontarget_trials", r.num_nontarget},
+                       {"skipped_trials", skipped},
+                       {"eer", r.eer},
+                       {"eer_threshold", r.threshold},
+                       {"min_dcf", r.min_dcf},
+                       {"min_dcf_threshold", r.min_dcf_threshold},
+                       {"p_target", options.p_target},
+                       {"model", info.id},
+                       {"model_threshold", DefaultThreshold(info)},
+                       {"calibrated", calibration->calibrated()},
+                       {"as_norm", !calibration->cohort().empty()},
+                       {"normalized_eer", rn.eer},
+                       {"normalized_min_dcf", rn.min_dcf},
+                       {"security_levels", levels},
+                       {"channel", options.telephone.empty() ? "clean"
+                                   : options.cross           ? "cross-g711-" + options.telephone
+                                                             : "g711-" + options.telephone},
+                       {"audio_s", audio_s},
+                       {"wall_s", wall_s}};
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << fmt::format("model:    {}\n", info.id)
+              << fmt::format("channel:  {}\n", voiceprint::ChannelName(channel))
               << fmt::format("files:    {} ({} speakers, {} failed)\n", items.size(),
                              speakers.size(), failed.size())
               << fmt::format("trials:   {} ({} target, {} nontarget, {} skipped)\n", trials.size(),

@@ -84,15 +84,17 @@ CREATE TABLE meta (
   value  BYTEA NOT NULL
 );
 )sql"},
+    {2, "samples.narrowband: made from telephone audio (verdicts judge such trials cross-channel)",
+     "ALTER TABLE samples ADD COLUMN narrowband BOOLEAN NOT NULL DEFAULT FALSE;"},
 };
 
 // Columns 0..7 of every record query.
 #define VOXGATE_PG_RECORD_COLUMNS                                                           \
   "v.user_id, v.name, v.status, v.metadata, v.model_id, v.created_at_ms, v.updated_at_ms, " \
   "v.version"
-// Columns 0..5 of every sample query (offset by the record columns in joins).
+// Columns 0..6 of every sample query (offset by the record columns in joins).
 #define VOXGATE_PG_SAMPLE_COLUMNS \
-  "s.sample_id, s.model_id, s.speech_s, s.dim, s.created_at_ms, s.embedding_enc"
+  "s.sample_id, s.model_id, s.speech_s, s.dim, s.created_at_ms, s.embedding_enc, s.narrowband"
 
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
@@ -494,6 +496,7 @@ VoiceprintSample ReadSampleColumns(const PGresult* r, int row, int first, std::s
   s.dim = static_cast<size_t>(GetInt(r, row, first + 3));
   s.created_at_ms = GetInt(r, row, first + 4);
   if (blob) *blob = GetText(r, row, first + 5);
+  s.narrowband = GetText(r, row, first + 6) == std::string(1, '\1');  // binary boolean
   return s;
 }
 
@@ -536,20 +539,21 @@ Result<PgResult> InsertSamples(auto& lease, std::string_view user_id,
                                const std::vector<std::string>& sealed) {
   std::string sql =
       "INSERT INTO samples (user_id, sample_id, model_id, speech_s, dim, created_at_ms, "
-      "embedding_enc) VALUES ";
+      "embedding_enc, narrowband) VALUES ";
   Params p;
   for (size_t i = 0; i < samples.size(); ++i) {
     const VoiceprintSample& s = samples[i];
-    const int b = static_cast<int>(i) * 7;
-    sql += fmt::format("{}(${}, ${}, ${}, ${}, ${}, ${}, ${})", i ? ", " : "", b + 1, b + 2, b + 3,
-                       b + 4, b + 5, b + 6, b + 7);
+    const int b = static_cast<int>(i) * 8;
+    sql += fmt::format("{}(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", i ? ", " : "", b + 1, b + 2,
+                       b + 3, b + 4, b + 5, b + 6, b + 7, b + 8);
     p.Text(user_id)
         .Text(s.sample_id)
         .Text(s.model_id)
         .Double(s.speech_s)
         .Int(static_cast<int64_t>(s.embedding.size()))
         .Int(s.created_at_ms)
-        .Bytes(sealed[i]);
+        .Bytes(sealed[i])
+        .Int(s.narrowband ? 1 : 0);  // text "1" / "0": a boolean
   }
   return lease.Exec(sql.c_str(), p);
 }
@@ -799,7 +803,7 @@ Result<ListPage> PostgresStore::List(const ListQuery& query) {
     const std::string sql =
         "SELECT " VOXGATE_PG_RECORD_COLUMNS
         ", s.sample_id, s.model_id, s.speech_s, s.dim, s.created_at_ms, " +
-        embedding + " FROM (SELECT * FROM voiceprints" +
+        embedding + ", s.narrowband FROM (SELECT * FROM voiceprints" +
         (query.status ? " WHERE status = $3" : "") +
         " ORDER BY created_at_ms, user_id LIMIT $1 OFFSET $2) v "
         "LEFT JOIN samples s ON s.user_id = v.user_id ORDER BY v.created_at_ms, v.user_id, s.id";

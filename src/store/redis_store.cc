@@ -187,6 +187,11 @@ struct RedisStore::Stored {
       PutI64(out, s.created_at_ms);
       PutStr(out, blobs[i]);
     }
+    // Added after the first format: one byte per sample, 1 = narrow-band. Records written
+    // before it end at the samples and read as wideband.
+    std::string flags;
+    for (const VoiceprintSample& s : record.samples) flags.push_back(s.narrowband ? 1 : 0);
+    PutStr(out, flags);
     return out;
   }
 
@@ -216,6 +221,11 @@ struct RedisStore::Stored {
           dim > 0 && dim <= static_cast<int64_t>(kMaxEmbeddingDim) ? static_cast<size_t>(dim) : 0;
       s.created_at_ms = r.I64();
       st.blobs.push_back(r.Str());
+    }
+    if (r.ok() && !r.done()) {
+      const std::string flags = r.Str();
+      if (flags.size() != n) return DataLossError("malformed voiceprint in redis (sample flags)");
+      for (uint32_t i = 0; i < n; ++i) rec.samples[i].narrowband = flags[i] == 1;
     }
     auto parsed = ParseUserStatus(status);
     if (!r.ok() || !r.done() || !parsed.ok()) {

@@ -60,6 +60,9 @@ CREATE TABLE meta (
   value  BLOB NOT NULL
 );
 )sql"},
+    {2, "samples.narrowband: made from telephone audio (verdicts judge such trials cross-channel)",
+     "ALTER TABLE samples ADD COLUMN narrowband INTEGER NOT NULL DEFAULT 0 CHECK (narrowband IN "
+     "(0, 1));"},
 };
 
 int64_t NowMs() {

@@ -27,9 +27,9 @@ constexpr std::string_view kKeyCheckPlaintext = "voxgate key check v1";
 #define VOXGATE_RECORD_COLUMNS                                                              \
   "v.user_id, v.name, v.status, v.metadata, v.model_id, v.created_at_ms, v.updated_at_ms, " \
   "v.version"
-// Columns 0..5 of every sample query (offset by the record columns in joins).
+// Columns 0..6 of every sample query (offset by the record columns in joins).
 #define VOXGATE_SAMPLE_COLUMNS \
-  "s.sample_id, s.model_id, s.speech_s, s.dim, s.created_at_ms, s.embedding_enc"
+  "s.sample_id, s.model_id, s.speech_s, s.dim, s.created_at_ms, s.embedding_enc, s.narrowband"
 
 Status ReadRecordColumns(const SqliteStatement& stmt, VoiceprintRecord& r) {
   r.user_id = stmt.ColumnText(0);
@@ -53,6 +53,7 @@ VoiceprintSample ReadSampleColumns(const SqliteStatement& stmt, int first, std::
   s.dim = static_cast<size_t>(stmt.ColumnInt(first + 3));
   s.created_at_ms = stmt.ColumnInt(first + 4);
   if (blob) *blob = stmt.ColumnBlob(first + 5);
+  s.narrowband = stmt.ColumnInt(first + 6) != 0;
   return s;
 }
 
@@ -229,14 +230,16 @@ Status SqliteStore::InsertSamples(std::string_view user_id,
     VOXGATE_ASSIGN_OR_RETURN(
         SqliteStatement ins,
         writer_->Prepare("INSERT INTO samples (user_id, sample_id, model_id, speech_s, dim, "
-                         "created_at_ms, embedding_enc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+                         "created_at_ms, embedding_enc, narrowband) VALUES (?1, ?2, ?3, ?4, ?5, "
+                         "?6, ?7, ?8)"));
     ins.BindText(1, user_id)
         .BindText(2, s.sample_id)
         .BindText(3, s.model_id)
         .Bind(4, s.speech_s)
         .Bind(5, static_cast<int64_t>(s.embedding.size()))
         .Bind(6, s.created_at_ms)
-        .BindBlob(7, sealed[i].blob);
+        .BindBlob(7, sealed[i].blob)
+        .Bind(8, static_cast<int64_t>(s.narrowband ? 1 : 0));
     Status st = ins.Run();
     if (!st.ok()) return st.WithContext("sample " + s.sample_id);
   }

@@ -37,6 +37,7 @@ struct VoiceprintSample {
   std::string model_id;          // model that made the embedding; empty on write = the record's
   int64_t created_at_ms = 0;     // unix ms; set by the store when 0 on write
   size_t dim = 0;                // embedding size; filled on read even when the embedding is not
+  bool narrowband = false;       // made from narrow-band (telephone) audio
 };
 
 /// An enrolled user.

@@ -117,7 +117,15 @@ double TargetFalseAcceptRate(SecurityLevel level) {
 }
 
 const char* ChannelName(Channel channel) {
-  return channel == Channel::kTelephone ? "telephone" : "wideband";
+  switch (channel) {
+    case Channel::kWideband:
+      return "wideband";
+    case Channel::kTelephone:
+      return "telephone";
+    case Channel::kCross:
+      return "cross";
+  }
+  return "wideband";
 }
 
 const char* DecisionName(Verdict::Decision decision) {
@@ -168,7 +176,7 @@ Calibration Calibration::Uncalibrated(double cosine_threshold) {
 }
 
 Calibration::Calibration(std::string model_id, ScoreCohort cohort,
-                         std::array<ChannelCalibration, 2> channels)
+                         std::array<ChannelCalibration, kChannelCount> channels)
     : calibrated_(true),
       model_id_(std::move(model_id)),
       cohort_(std::move(cohort)),
@@ -206,8 +214,13 @@ Result<Calibration> Calibration::Load(const std::string& path, const std::string
     } else if (norm.at("method").get<std::string>() != "none") {
       return DataLossError(path + ": score_norm.method must be as-norm or none");
     }
-    c.channels_[0] = ChannelFromJson(j.at("channels").at("wideband"));
-    c.channels_[1] = ChannelFromJson(j.at("channels").at("telephone"));
+    const json& channels = j.at("channels");
+    for (int ch = 0; ch < kChannelCount; ++ch) {
+      const char* name = ChannelName(static_cast<Channel>(ch));
+      // Files made before cross-channel trials were measured judge those on the telephone's.
+      c.channels_[ch] = ChannelFromJson(
+          channels.contains(name) || ch != 2 ? channels.at(name) : channels.at("telephone"));
+    }
     for (const auto& ch : c.channels_) {
       if (ch.bands.empty()) return DataLossError(path + ": a channel has no score bands");
     }
@@ -230,8 +243,10 @@ Status Calibration::Save(const std::string& path, const std::string& provenance_
   } else {
     j["score_norm"] = {{"method", "none"}};
   }
-  j["channels"] = {{"wideband", ChannelJson(channels_[0])},
-                   {"telephone", ChannelJson(channels_[1])}};
+  j["channels"] = json::object();
+  for (int ch = 0; ch < kChannelCount; ++ch) {
+    j["channels"][ChannelName(static_cast<Channel>(ch))] = ChannelJson(channels_[ch]);
+  }
   if (!provenance_json.empty()) j["provenance"] = json::parse(provenance_json, nullptr, false);
   std::ofstream out(path, std::ios::trunc);
   out << j.dump(1) << "\n";
@@ -279,16 +294,18 @@ double Calibration::NominalCosineThreshold(SecurityLevel level) const {
   return 1.0;
 }
 
-Channel Calibration::ChannelOf(const dsp::SignalQuality& quality) {
-  return quality.narrowband ? Channel::kTelephone : Channel::kWideband;
+Channel Calibration::ChannelOf(bool enrolled_narrowband, const dsp::SignalQuality& probe) {
+  if (enrolled_narrowband != probe.narrowband) return Channel::kCross;
+  return probe.narrowband ? Channel::kTelephone : Channel::kWideband;
 }
 
-Verdict Calibration::Judge(double score, const CohortStats& enrolled_stats,
+Verdict Calibration::Judge(double score, const EnrolledEvidence& enrolled,
                            const ProbeEvidence& probe, SecurityLevel level,
                            std::optional<double> cosine_threshold) const {
+  const CohortStats& enrolled_stats = enrolled.cohort;
   Verdict v;
   v.level = level;
-  v.channel = ChannelOf(probe.quality);
+  v.channel = ChannelOf(enrolled.narrowband, probe.quality);
   v.score = score;
   const bool norm = calibrated_ && !cohort_.empty();
   v.normalized = norm ? ScoreCohort::Normalize(v.score, enrolled_stats, probe.cohort) : v.score;

@@ -2,8 +2,10 @@
 // model (`<model stem>.calibration.json` plus a cohort file, made by `voxgate calibrate` from
 // held-out labelled speech and tied to the model id) and holds:
 //  - AS-Norm against an impostor cohort (score_cohort.h), so one threshold fits every user;
-//  - per channel (wideband, or telephone for narrow-band audio), a logistic calibration of the
-//    normalised score and the probe's speech length into a log-likelihood ratio;
+//  - per channel, a logistic calibration of the normalised score and the probe's speech length
+//    into a log-likelihood ratio. The channel is that of the trial, not of the probe alone:
+//    wideband (both sides wideband), telephone (both narrow-band) or cross (one side of each: an
+//    app-enrolled user calling in), whose scores are lower for true and false speakers alike;
 //  - per channel and probe length band, the normalised-score threshold of each operating point
 //    (`security_level`: high / balanced / convenient = target false-accept rate 0.1 / 1 / 5 %),
 //    measured on held-out non-target trials of that length; a band where a level cannot be held
@@ -40,7 +42,10 @@ Result<SecurityLevel> ParseSecurityLevel(std::string_view name);
 /// The false-accept rate a level is calibrated to hold: 0.001, 0.01, 0.05.
 double TargetFalseAcceptRate(SecurityLevel level);
 
-enum class Channel { kWideband = 0, kTelephone = 1 };
+/// The channel of a trial: what the enrolled voiceprint and the probe went through.
+enum class Channel { kWideband = 0, kTelephone = 1, kCross = 2 };
+inline constexpr int kChannelCount = 3;
+/// "wideband" | "telephone" | "cross".
 const char* ChannelName(Channel channel);
 
 /// Operator policy on probe quality (service.quality in the config). Applies to every verdict.
@@ -78,6 +83,12 @@ struct ChannelCalibration {
   LlrModel llr;
   CohortStats typical;  // mean cohort stats of the calibration embeddings (for display thresholds)
   double eer = 0.0;     // of the normalised score over all bands' trials (documentation only)
+};
+
+/// The enrolled side of a trial as a verdict needs it.
+struct EnrolledEvidence {
+  CohortStats cohort;       // Calibration::StatsOf(voiceprint), computed once per enrollment
+  bool narrowband = false;  // enrolled mostly (by speech) from narrow-band audio
 };
 
 /// One probe as a verdict needs it.
@@ -118,7 +129,8 @@ class Calibration {
   static std::string PathForModel(const std::string& model_path);
 
   /// Built by `voxgate calibrate`.
-  Calibration(std::string model_id, ScoreCohort cohort, std::array<ChannelCalibration, 2> channels);
+  Calibration(std::string model_id, ScoreCohort cohort,
+              std::array<ChannelCalibration, kChannelCount> channels);
 
   /// Writes the JSON (with `provenance` merged in) and the cohort beside it.
   Status Save(const std::string& path, const std::string& provenance_json) const;
@@ -138,14 +150,18 @@ class Calibration {
   /// an average voice (for display where no trial is at hand); the model threshold uncalibrated.
   double NominalCosineThreshold(SecurityLevel level) const;
 
-  /// The verdict on `probe` given its raw cosine `score` against an enrolled voiceprint (whose
-  /// cohort stats are `enrolled_stats`). `cosine_threshold`, when given, replaces the level's
-  /// threshold (raw cosine, no normalisation), but the quality gates still apply.
-  Verdict Judge(double score, const CohortStats& enrolled_stats, const ProbeEvidence& probe,
+  /// The verdict on `probe` given its raw cosine `score` against an enrolled voiceprint.
+  /// `cosine_threshold`, when given, replaces the level's threshold (raw cosine, no
+  /// normalisation), but the quality gates still apply.
+  Verdict Judge(double score, const EnrolledEvidence& enrolled, const ProbeEvidence& probe,
                 SecurityLevel level, std::optional<double> cosine_threshold = std::nullopt) const;
 
-  /// The channel a probe is scored in: telephone for narrow-band audio.
-  static Channel ChannelOf(const dsp::SignalQuality& quality);
+  /// The channel of a trial: wideband or telephone when both sides agree, cross otherwise.
+  static Channel ChannelOf(bool enrolled_narrowband, const dsp::SignalQuality& probe);
+  /// The channel of the audio itself: telephone for narrow-band audio, else wideband.
+  static Channel ChannelOf(const dsp::SignalQuality& audio) {
+    return ChannelOf(audio.narrowband, audio);
+  }
 
  private:
   Calibration() = default;
@@ -159,7 +175,7 @@ class Calibration {
   bool calibrated_ = false;
   std::string model_id_;
   ScoreCohort cohort_;
-  std::array<ChannelCalibration, 2> channels_;
+  std::array<ChannelCalibration, kChannelCount> channels_;
   double uncalibrated_threshold_ = 0.5;
   QualityGates gates_;
 };

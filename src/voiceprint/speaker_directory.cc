@@ -17,7 +17,7 @@ Result<Verdict> SpeakerDirectory::JudgeUser(std::string_view user_id, const Prob
                                             SecurityLevel level,
                                             std::optional<double> cosine_threshold) const {
   VOXGATE_ASSIGN_OR_RETURN(float score, ScoreUser(user_id, probe.embedding));
-  return calibration().Judge(score, EnrolledStats(user_id), probe, level,
+  return calibration().Judge(score, Enrolled(user_id), probe, level,
                              cosine_threshold ? cosine_threshold : FixedThreshold());
 }
 
@@ -30,7 +30,7 @@ std::vector<JudgedMatch> SpeakerDirectory::SearchJudged(
   const size_t candidates = calibration().cohort().empty() ? k : std::max(k * 2, k + 8);
   std::vector<JudgedMatch> out;
   for (const SpeakerMatch& m : Search(probe.embedding, candidates)) {
-    out.push_back({m.user_id, calibration().Judge(m.score, EnrolledStats(m.user_id), probe, level,
+    out.push_back({m.user_id, calibration().Judge(m.score, Enrolled(m.user_id), probe, level,
                                                   cosine_threshold)});
   }
   std::stable_sort(out.begin(), out.end(), [](const JudgedMatch& a, const JudgedMatch& b) {

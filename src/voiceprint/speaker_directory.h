@@ -44,8 +44,9 @@ class SpeakerDirectory {
   virtual SecurityLevel DefaultSecurityLevel() const { return SecurityLevel::kBalanced; }
   /// A raw-cosine threshold that replaces the levels for every request (service.threshold).
   virtual std::optional<double> FixedThreshold() const { return std::nullopt; }
-  /// The AS-Norm statistics of an active user's voiceprint ({0, 1} when unknown).
-  virtual CohortStats EnrolledStats(std::string_view user_id) const { return {}; }
+  /// An active user's voiceprint as a verdict needs it: its AS-Norm statistics ({0, 1} when
+  /// unknown) and whether it was enrolled from narrow-band audio.
+  virtual EnrolledEvidence Enrolled(std::string_view user_id) const { return {}; }
 
   // Verdicts, the same for REST requests and live sessions: ScoreUser / Search, then the
   // calibration. `cosine_threshold` (else FixedThreshold()) replaces the level's threshold.

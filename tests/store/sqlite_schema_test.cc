@@ -73,6 +73,46 @@ TEST(SqliteSchemaTest, AFailingMigrationChangesNothing) {
       << "migration 2 was rolled back with 3";
 }
 
+TEST(SqliteSchemaTest, AVersion1DatabaseKeepsItsSamplesAndReadsThemAsWideband) {
+  TempDir dir;
+  StoreConfig config = TestConfig(dir);
+  {
+    auto store = VoiceprintStore::Create(config);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    VoiceprintRecord r;
+    r.user_id = "old";
+    r.name = "Old";
+    r.model_id = "m";
+    for (int i = 0; i < 2; ++i) {
+      VoiceprintSample s;
+      s.embedding.assign(8, 0.25f + static_cast<float>(i));
+      s.speech_s = 3.0;
+      s.narrowband = true;
+      r.samples.push_back(s);
+    }
+    ASSERT_TRUE((*store)->CreateVoiceprint(r).ok());
+  }
+  {
+    // Back to what schema version 1 wrote: no narrowband column.
+    RawDb raw(config.DbPath());
+    ASSERT_EQ(raw.Exec("ALTER TABLE samples DROP COLUMN narrowband; DELETE FROM schema_version "
+                       "WHERE version = 2"),
+              "");
+  }
+  auto store = VoiceprintStore::Create(config);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto stats = (*store)->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->schema_version, 2);
+  auto got = (*store)->Get("old");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->samples.size(), 2u);
+  for (const auto& s : got->samples) {
+    EXPECT_FALSE(s.narrowband);
+    EXPECT_EQ(s.embedding.size(), 8u);
+  }
+}
+
 TEST(SqliteSchemaTest, ADatabaseFromANewerVersionIsRefused) {
   TempDir dir;
   StoreConfig config = TestConfig(dir);

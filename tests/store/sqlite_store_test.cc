@@ -548,7 +548,7 @@ TEST_F(SqliteStoreTest, StatsAndPing) {
   EXPECT_EQ(stats->samples, 5);
   EXPECT_EQ(stats->audit_events, 1);
   EXPECT_GT(stats->bytes_on_disk, 0);
-  EXPECT_EQ(stats->schema_version, 1);
+  EXPECT_EQ(stats->schema_version, 2);
   EXPECT_EQ(stats->encryption, "aes-256-gcm");
   EXPECT_EQ(stats->key_fingerprint.size(), 16u);
   EXPECT_EQ(stats->details.at("synchronous"), "full");
@@ -559,7 +559,7 @@ TEST_F(SqliteStoreTest, DatabaseSettingsAreInForce) {
   RawDb raw(DbPath());
   EXPECT_EQ(raw.Column("PRAGMA journal_mode").at(0), "wal");
   EXPECT_EQ(raw.Column("PRAGMA application_id").at(0), "1448626004");
-  EXPECT_EQ(raw.Column("SELECT max(version) FROM schema_version").at(0), "1");
+  EXPECT_EQ(raw.Column("SELECT max(version) FROM schema_version").at(0), "2");
   EXPECT_EQ(raw.Column("PRAGMA integrity_check").at(0), "ok");
 }
 

@@ -38,6 +38,7 @@ inline VoiceprintSample ContractSample(int seed, size_t dim = 192, std::string m
   VoiceprintSample s;
   s.embedding = MakeEmbedding(seed, dim);
   s.speech_s = 2.5 + seed;
+  s.narrowband = seed % 2 == 1;
   s.model_id = std::move(model);
   return s;
 }
@@ -108,6 +109,7 @@ TYPED_TEST_P(StoreContractTest, LifecycleBumpsTheVersionOncePerChange) {
     EXPECT_EQ(got->samples[i].embedding, MakeEmbedding(static_cast<int>(i)));
     EXPECT_EQ(got->samples[i].dim, 192u);
     EXPECT_DOUBLE_EQ(got->samples[i].speech_s, 2.5 + static_cast<double>(i));
+    EXPECT_EQ(got->samples[i].narrowband, i == 1) << "the sample's channel is kept";
   }
 
   auto v = store.AddSamples("alice", {ContractSample(7)});
@@ -289,9 +291,10 @@ TYPED_TEST_P(StoreContractTest, ListPagesOldestFirstWithFilters) {
     for (const auto& r : page->records) {
       seen.push_back(r.user_id);
       EXPECT_FALSE(r.samples.empty());
-      for (const auto& s : r.samples) {
-        EXPECT_TRUE(s.embedding.empty()) << "no embeddings unless asked";
-        EXPECT_EQ(s.dim, 192u);
+      for (size_t k = 0; k < r.samples.size(); ++k) {
+        EXPECT_TRUE(r.samples[k].embedding.empty()) << "no embeddings unless asked";
+        EXPECT_EQ(r.samples[k].dim, 192u);
+        EXPECT_EQ(r.samples[k].narrowband, k == 1) << r.user_id;
       }
     }
   }
@@ -345,6 +348,8 @@ TYPED_TEST_P(StoreContractTest, LoadActiveReturnsActiveUsersWithEmbeddings) {
     if (r.user_id == "a3") {
       ASSERT_EQ(r.samples.size(), 3u);
       EXPECT_EQ(r.samples[2].embedding, MakeEmbedding(32));
+      EXPECT_FALSE(r.samples[0].narrowband);
+      EXPECT_TRUE(r.samples[1].narrowband);
     }
   }
   ASSERT_TRUE(store.SetStatus("off", UserStatus::kActive).ok());

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "voiceprint/calibration_fit.h"
@@ -164,7 +165,12 @@ Calibration HandMade() {
   longer.usable = {true, true, true};
   c.bands = {shorter, longer};
   c.llr = {-5.0, 10.0, 0.0, 0.0};
-  return Calibration("m:1", ScoreCohort(), {c, c});
+  // Cross-channel trials score lower for everyone: their thresholds are 0.2 lower.
+  ChannelCalibration cross = c;
+  for (ScoreBand& b : cross.bands) {
+    for (double& t : b.threshold) t -= 0.2;
+  }
+  return Calibration("m:1", ScoreCohort(), {c, c, cross});
 }
 
 ProbeEvidence Probe(double speech_s, double snr_db = 30, double clipping = 0,
@@ -180,7 +186,7 @@ ProbeEvidence Probe(double speech_s, double snr_db = 30, double clipping = 0,
 
 TEST(CalibrationTest, VerdictsFollowTheBandOfTheProbesLength) {
   const Calibration cal = HandMade();
-  const CohortStats none;
+  const EnrolledEvidence none;
   // Between the bands the threshold moves with ln(speech): at 1.5 s the short band's, half way
   // (sqrt(1.5 * 4) s) half way, from 4 s on the long band's.
   EXPECT_DOUBLE_EQ(cal.Judge(0.0, none, Probe(1.5), SecurityLevel::kBalanced).threshold, 0.6);
@@ -213,7 +219,7 @@ TEST(CalibrationTest, VerdictsFollowTheBandOfTheProbesLength) {
 
 TEST(CalibrationTest, QualityGatesAndExplicitThresholds) {
   Calibration cal = HandMade();
-  const CohortStats none;
+  const EnrolledEvidence none;
   Verdict v = cal.Judge(0.99, none, Probe(5.0, 30, 0.05), SecurityLevel::kBalanced);
   EXPECT_TRUE(v.inconclusive());
   EXPECT_NE(v.reason.find("clipped"), std::string::npos) << v.reason;
@@ -223,9 +229,20 @@ TEST(CalibrationTest, QualityGatesAndExplicitThresholds) {
   v = cal.Judge(0.99, none, Probe(0.6), SecurityLevel::kBalanced);
   EXPECT_TRUE(v.inconclusive());
   EXPECT_NE(v.reason.find("0.60 s of speech"), std::string::npos) << v.reason;
-  // Narrow-band audio is judged on the telephone channel.
-  EXPECT_EQ(cal.Judge(0.7, none, Probe(5.0, 30, 0, true), SecurityLevel::kBalanced).channel,
+  // Narrow-band audio against a narrow-band enrollment is judged on the telephone channel;
+  // either side alone narrow-band makes the trial cross-channel, with the cross thresholds.
+  const EnrolledEvidence phone{{}, true};
+  EXPECT_EQ(cal.Judge(0.7, phone, Probe(5.0, 30, 0, true), SecurityLevel::kBalanced).channel,
             Channel::kTelephone);
+  v = cal.Judge(0.35, none, Probe(5.0, 30, 0, true), SecurityLevel::kBalanced);
+  EXPECT_EQ(v.channel, Channel::kCross);
+  EXPECT_TRUE(v.accepted()) << "0.35 passes the cross threshold 0.3, not the telephone's 0.5";
+  EXPECT_DOUBLE_EQ(v.threshold, 0.3);
+  v = cal.Judge(0.35, phone, Probe(5.0), SecurityLevel::kBalanced);
+  EXPECT_EQ(v.channel, Channel::kCross);
+  EXPECT_TRUE(v.accepted());
+  EXPECT_FALSE(
+      cal.Judge(0.35, phone, Probe(5.0, 30, 0, true), SecurityLevel::kBalanced).accepted());
   // An explicit threshold replaces the level (still after the gates), even where the level
   // could not decide.
   v = cal.Judge(0.7, none, Probe(2.0), SecurityLevel::kHigh, 0.65);
@@ -261,8 +278,9 @@ TEST(CalibrationTest, FileRoundTripsAndRefusesAnotherModelOrGarbage) {
   auto cohort = ScoreCohort::Create(rows, 4, 2);
   ASSERT_TRUE(cohort.ok());
   const Calibration made = HandMade();
-  const Calibration with_cohort(
-      "m:1", *cohort, {made.channel(Channel::kWideband), made.channel(Channel::kTelephone)});
+  const Calibration with_cohort("m:1", *cohort,
+                                {made.channel(Channel::kWideband),
+                                 made.channel(Channel::kTelephone), made.channel(Channel::kCross)});
   const std::string path = dir + "/m.calibration.json";
   ASSERT_TRUE(with_cohort.Save(path, R"({"note":"test"})").ok());
   EXPECT_TRUE(std::filesystem::exists(dir + "/m.calibration.cohort.f32"));
@@ -276,8 +294,20 @@ TEST(CalibrationTest, FileRoundTripsAndRefusesAnotherModelOrGarbage) {
   EXPECT_DOUBLE_EQ(band.threshold[1], 0.5);
   EXPECT_FALSE(loaded->channel(Channel::kWideband).bands.at(0).usable[0]);
   const ProbeEvidence p = Probe(5.0);
-  EXPECT_EQ(loaded->Judge(0.4, {0.1, 0.1}, p, SecurityLevel::kBalanced).normalized,
-            with_cohort.Judge(0.4, {0.1, 0.1}, p, SecurityLevel::kBalanced).normalized);
+  EXPECT_DOUBLE_EQ(loaded->channel(Channel::kCross).bands.at(1).threshold[1], 0.3);
+  const EnrolledEvidence enrolled{{0.1, 0.1}, false};
+  EXPECT_EQ(loaded->Judge(0.4, enrolled, p, SecurityLevel::kBalanced).normalized,
+            with_cohort.Judge(0.4, enrolled, p, SecurityLevel::kBalanced).normalized);
+
+  // A file made before cross-channel trials were measured judges them on the telephone's.
+  {
+    nlohmann::json j = nlohmann::json::parse(std::ifstream(path));
+    j["channels"].erase("cross");
+    std::ofstream(dir + "/older.calibration.json") << j.dump();
+    auto older = Calibration::Load(dir + "/older.calibration.json", "m:1");
+    ASSERT_TRUE(older.ok()) << older.status().ToString();
+    EXPECT_DOUBLE_EQ(older->channel(Channel::kCross).bands.at(1).threshold[1], 0.5);
+  }
 
   auto other = Calibration::Load(path, "another:2");
   ASSERT_FALSE(other.ok());
