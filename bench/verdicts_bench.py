@@ -27,10 +27,14 @@ cut pieces live in a temporary directory outside the repository):
            list in models/voxgate-starter.calibration-set.tsv, train/data.py's Random(1234)
            rule), one ~14-s utterance each, cut with ffmpeg into floor(duration / --piece-s) equal
            consecutive pieces (16 kHz mono PCM WAV); enroll from the first 2 (or --enroll)
+--channel telephone puts every file (enrolment and probe) through an 8-kHz G.711 u-law channel
+(ffmpeg, into the temporary directory) before it is sent, as a recorded phone call would arrive;
+--channel cross only the probes: users enrolled from wideband audio (an app) verified on a call.
 Prints figures; asserts nothing.
 
 Usage: bench/verdicts_bench.py [--build build] [--set dev ...] [--enroll N]
                                [--levels high,balanced,convenient] [--thresholds 0.3,0.4]
+                               [--channel clean|telephone|cross]
                                [--concurrency 2] [--json FILE] [--trials-out FILE]
                                [--server-env VOXGATE_KEY=VALUE ...] [--force-levels]
 """
@@ -142,6 +146,19 @@ def load_libri30(root, enroll, tmp, piece_s=3.5):
         notes.append(f"{len(short)} speakers have no piece left to verify (enrolled, impostor "
                      f"claims only): {', '.join(short)}")
     return out, notes
+
+
+def through_g711(files, tmp):
+    """Each file as an 8-kHz mono G.711 u-law WAV in tmp (what a telephone channel delivers)."""
+    out_dir = os.path.join(tmp, "g711")
+    os.makedirs(out_dir, exist_ok=True)
+    out = []
+    for f in files:
+        p = os.path.join(out_dir, f"{len(os.listdir(out_dir)):05d}-{os.path.basename(f)}.wav")
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", f, "-ac", "1", "-ar", "8000",
+                        "-c:a", "pcm_mulaw", p], check=True)
+        out.append(p)
+    return out
 
 
 LOADERS = {"dev": load_dev, "aishell": load_aishell, "srdata": load_srdata,
@@ -361,11 +378,16 @@ def run_set(a, set_name, voxgate, tmp, stop, all_trials):
     loader = LOADERS[set_name]
     kw = {"piece_s": a.piece_s} if set_name == "libri30" else {}
     speakers, notes = loader(pathlib.Path(a.data_root), enroll, tmp, **kw)
+    if a.channel != "clean":
+        speakers = {s: (through_g711(e, tmp) if a.channel == "telephone" else e,
+                        through_g711(p, tmp)) for s, (e, p) in speakers.items()}
+        notes.append("enrolment clean, probes through G.711 u-law" if a.channel == "cross"
+                     else "enrolment and probes through G.711 u-law")
     if set_name == "srdata" and a.enroll is not None:
         notes.append("--enroll ignored: srdata enrolls from all its enroll/ files")
     for group in duplicates(speakers):
         notes.append("identical audio: " + ", ".join(os.path.basename(f) for f in group))
-    res = dict(set=set_name, enroll_per_speaker=enroll, notes=notes, ops=[],
+    res = dict(set=set_name, enroll_per_speaker=enroll, channel=a.channel, notes=notes, ops=[],
                speakers={s: dict(enroll=[os.path.basename(f) for f in e],
                                  probes=[os.path.basename(f) for f in p])
                          for s, (e, p) in speakers.items()})
@@ -440,6 +462,8 @@ def main():
     ap.add_argument("--thresholds", default="", help="explicit thresholds, e.g. 0.3,0.4")
     ap.add_argument("--force-levels", action="store_true",
                     help="measure a level even when the answer carries no security_level")
+    ap.add_argument("--channel", choices=["clean", "telephone", "cross"], default="clean",
+                    help="telephone: all audio through G.711; cross: only the probes")
     ap.add_argument("--concurrency", type=int, default=2, help="verifies in flight")
     ap.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment of the server (repeatable), e.g. "

@@ -157,6 +157,7 @@ int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options) {
   // The cohort: mean embeddings of other speakers, in both channels.
   std::vector<float> cohort_rows;
   int cohort_speakers = 0;
+  int cohort_wideband_rows = 0;  // the first rows: wideband voices, then telephone ones
   size_t cohort_files = 0;
   if (!checked && (!options.cohort_dir.empty() || !options.cohort_list.empty()) &&
       options.cohort_size > 0) {
@@ -183,13 +184,15 @@ int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options) {
       eo.jobs = options.jobs;
       AddSpeakerMeans(picked, EmbedSet(**embedder, picked, eo), dim, &cohort_rows,
                       &cohort_speakers);
+      if (!law) cohort_wideband_rows = cohort_speakers;
     }
   }
   voiceprint::ScoreCohort cohort;
   if (checked) {
     cohort = checked->cohort();
   } else if (!cohort_rows.empty()) {
-    auto c = voiceprint::ScoreCohort::Create(std::move(cohort_rows), dim, options.top_n);
+    auto c = voiceprint::ScoreCohort::Create(std::move(cohort_rows), dim, options.top_n,
+                                             cohort_wideband_rows);
     if (!c.ok()) return Fail(c.status());
     cohort = std::move(*c);
   }
@@ -216,7 +219,7 @@ int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options) {
     std::string speaker, set;
     std::vector<float> voiceprint;
     double speech_s = 0.0;
-    voiceprint::CohortStats stats;
+    voiceprint::CohortStatsByChannel stats;
   };
   std::array<std::vector<FileSpeech>, 2> files;
   std::array<std::map<std::string, Enrolled>, 2> enrolled;
@@ -258,7 +261,7 @@ int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options) {
     }
     for (auto& [name, e] : enrolled[law]) {
       voiceprint::L2Normalize(e.voiceprint);
-      e.stats = cohort.empty() ? voiceprint::CohortStats{} : cohort.StatsOf(e.voiceprint);
+      e.stats = cohort.StatsByChannel(e.voiceprint);
     }
   }
   // The trials of each channel: (enrolled through, probed through) -- wideband: both clean;
@@ -278,16 +281,18 @@ int RunCalibrate(const ModelOptions& model, const CalibrateOptions& options) {
           if (files[probe_law][i].probes.empty()) continue;
           for (const voiceprint::Embedding& p : files[probe_law][i].probes[l]) {
             ++probes;
-            const voiceprint::CohortStats ps =
-                cohort.empty() ? voiceprint::CohortStats{} : cohort.StatsOf(p.vector);
-            stats_mean += ps.mean;
-            stats_std += ps.std;
+            const voiceprint::CohortStatsByChannel ps = cohort.StatsByChannel(p.vector);
+            // Each side against the cohort heard the way the other side was.
+            const voiceprint::CohortStats& probe_stats = ps.In(enroll_law == 1);
+            stats_mean += probe_stats.mean;
+            stats_std += probe_stats.std;
             ++stats_n;
             for (const auto& [name, e] : enrolled[enroll_law]) {
               if (e.set != items[i].set) continue;
               const double s = voiceprint::Score(e.voiceprint, p.vector);
-              const double n =
-                  cohort.empty() ? s : voiceprint::ScoreCohort::Normalize(s, e.stats, ps);
+              const double n = cohort.empty() ? s
+                                              : voiceprint::ScoreCohort::Normalize(
+                                                    s, e.stats.In(probe_law == 1), probe_stats);
               const bool target = name == items[i].speaker;
               groups[l].push_back({n, p.speech_s, target});
               if (checked) {

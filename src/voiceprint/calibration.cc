@@ -210,7 +210,8 @@ Result<Calibration> Calibration::Load(const std::string& path, const std::string
           fs::path(path).parent_path() / norm.at("cohort_file").get<std::string>();
       VOXGATE_ASSIGN_OR_RETURN(
           c.cohort_, ScoreCohort::Load(cohort_path.string(), norm.at("cohort_count").get<int>(),
-                                       norm.at("dim").get<int>(), norm.at("top_n").get<int>()));
+                                       norm.at("dim").get<int>(), norm.at("top_n").get<int>(),
+                                       norm.value("wideband_rows", 0)));
     } else if (norm.at("method").get<std::string>() != "none") {
       return DataLossError(path + ": score_norm.method must be as-norm or none");
     }
@@ -238,6 +239,7 @@ Status Calibration::Save(const std::string& path, const std::string& provenance_
                        {"top_n", cohort_.top_n()},
                        {"cohort_file", cohort_file},
                        {"cohort_count", cohort_.count()},
+                       {"wideband_rows", cohort_.wideband_rows()},
                        {"dim", cohort_.dim()}};
     VOXGATE_RETURN_IF_ERROR(cohort_.Save((fs::path(path).parent_path() / cohort_file).string()));
   } else {
@@ -255,8 +257,8 @@ Status Calibration::Save(const std::string& path, const std::string& provenance_
   return Status::Ok();
 }
 
-CohortStats Calibration::StatsOf(std::span<const float> embedding) const {
-  return cohort_.empty() ? CohortStats{} : cohort_.StatsOf(embedding);
+CohortStatsByChannel Calibration::StatsOf(std::span<const float> embedding) const {
+  return cohort_.empty() ? CohortStatsByChannel{} : cohort_.StatsByChannel(embedding);
 }
 
 std::optional<double> Calibration::LevelThreshold(Channel channel, SecurityLevel level,
@@ -302,13 +304,15 @@ Channel Calibration::ChannelOf(bool enrolled_narrowband, const dsp::SignalQualit
 Verdict Calibration::Judge(double score, const EnrolledEvidence& enrolled,
                            const ProbeEvidence& probe, SecurityLevel level,
                            std::optional<double> cosine_threshold) const {
-  const CohortStats& enrolled_stats = enrolled.cohort;
+  // Each side against the cohort heard the way the other side was.
+  const CohortStats& enrolled_stats = enrolled.cohort.In(probe.quality.narrowband);
+  const CohortStats& probe_stats = probe.cohort.In(enrolled.narrowband);
   Verdict v;
   v.level = level;
   v.channel = ChannelOf(enrolled.narrowband, probe.quality);
   v.score = score;
   const bool norm = calibrated_ && !cohort_.empty();
-  v.normalized = norm ? ScoreCohort::Normalize(v.score, enrolled_stats, probe.cohort) : v.score;
+  v.normalized = norm ? ScoreCohort::Normalize(v.score, enrolled_stats, probe_stats) : v.score;
   if (calibrated_) {
     v.llr = channels_[static_cast<int>(v.channel)].llr.Llr(v.normalized, probe.speech_s);
     v.probability = 1.0 / (1.0 + std::exp(-v.llr));
@@ -330,7 +334,7 @@ Verdict Calibration::Judge(double score, const EnrolledEvidence& enrolled,
   } else if (!calibrated_) {
     v.threshold = uncalibrated_threshold_;
   } else if (level_threshold) {
-    v.threshold = norm ? ScoreCohort::Denormalize(*level_threshold, enrolled_stats, probe.cohort)
+    v.threshold = norm ? ScoreCohort::Denormalize(*level_threshold, enrolled_stats, probe_stats)
                        : *level_threshold;
   } else {
     v.threshold = NominalCosineThreshold(level);

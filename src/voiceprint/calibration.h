@@ -87,8 +87,8 @@ struct ChannelCalibration {
 
 /// The enrolled side of a trial as a verdict needs it.
 struct EnrolledEvidence {
-  CohortStats cohort;       // Calibration::StatsOf(voiceprint), computed once per enrollment
-  bool narrowband = false;  // enrolled mostly (by speech) from narrow-band audio
+  CohortStatsByChannel cohort;  // Calibration::StatsOf(voiceprint), once per enrollment
+  bool narrowband = false;      // enrolled mostly (by speech) from narrow-band audio
 };
 
 /// One probe as a verdict needs it.
@@ -96,7 +96,7 @@ struct ProbeEvidence {
   std::span<const float> embedding;  // L2-normalised
   double speech_s = 0.0;
   dsp::SignalQuality quality;
-  CohortStats cohort;  // Calibration::StatsOf(embedding), computed once per probe
+  CohortStatsByChannel cohort;  // Calibration::StatsOf(embedding), computed once per probe
 };
 
 struct Verdict {
@@ -142,8 +142,8 @@ class Calibration {
   void set_gates(const QualityGates& gates) { gates_ = gates; }
   const QualityGates& gates() const { return gates_; }
 
-  /// Cohort statistics of one side ({0, 1} without a cohort).
-  CohortStats StatsOf(std::span<const float> embedding) const;
+  /// Cohort statistics of one side against each channel's cohort ({0, 1} without a cohort).
+  CohortStatsByChannel StatsOf(std::span<const float> embedding) const;
   /// The least speech a probe needs at `level` on `channel` to be judged at all.
   double MinSpeechS(Channel channel, SecurityLevel level) const;
   /// The wideband normalised-score threshold of `level` for long probes, as a raw cosine against

@@ -10,7 +10,27 @@
 
 namespace voxgate::voiceprint {
 
-Result<ScoreCohort> ScoreCohort::Create(std::vector<float> embeddings, int dim, int top_n) {
+namespace {
+
+CohortStats TopNStats(std::span<float> scores, int top_n) {
+  top_n = std::min<int>(top_n, static_cast<int>(scores.size()));
+  std::nth_element(scores.begin(), scores.begin() + (top_n - 1), scores.end(),
+                   std::greater<float>());
+  double sum = 0.0, sum2 = 0.0;
+  for (int i = 0; i < top_n; ++i) {
+    sum += scores[i];
+    sum2 += static_cast<double>(scores[i]) * scores[i];
+  }
+  CohortStats s;
+  s.mean = sum / top_n;
+  s.std = std::max(kMinCohortStd, std::sqrt(std::max(0.0, sum2 / top_n - s.mean * s.mean)));
+  return s;
+}
+
+}  // namespace
+
+Result<ScoreCohort> ScoreCohort::Create(std::vector<float> embeddings, int dim, int top_n,
+                                        int wideband_rows) {
   if (dim <= 0 || embeddings.empty() || embeddings.size() % static_cast<size_t>(dim) != 0) {
     return InvalidArgumentError(
         fmt::format("cohort: {} values do not make rows of {}", embeddings.size(), dim));
@@ -23,6 +43,18 @@ Result<ScoreCohort> ScoreCohort::Create(std::vector<float> embeddings, int dim, 
   c.dim_ = dim;
   c.count_ = static_cast<int>(embeddings.size() / static_cast<size_t>(dim));
   c.top_n_ = std::min(top_n, c.count_);
+  if (wideband_rows < 0 || wideband_rows > c.count_) {
+    return InvalidArgumentError(
+        fmt::format("cohort: {} wideband rows of {}", wideband_rows, c.count_));
+  }
+  if (wideband_rows > 0 && wideband_rows < c.count_) {
+    if (std::min(wideband_rows, c.count_ - wideband_rows) < c.top_n_) {
+      return InvalidArgumentError(
+          fmt::format("cohort: channel parts of {} and {} rows are smaller than top_n {}",
+                      wideband_rows, c.count_ - wideband_rows, c.top_n_));
+    }
+    c.wideband_rows_ = wideband_rows;
+  }
   c.embeddings_ = std::move(embeddings);
   for (int i = 0; i < c.count_; ++i) {
     L2Normalize(std::span<float>(c.embeddings_).subspan(static_cast<size_t>(i) * dim, dim));
@@ -30,7 +62,8 @@ Result<ScoreCohort> ScoreCohort::Create(std::vector<float> embeddings, int dim, 
   return c;
 }
 
-Result<ScoreCohort> ScoreCohort::Load(const std::string& path, int count, int dim, int top_n) {
+Result<ScoreCohort> ScoreCohort::Load(const std::string& path, int count, int dim, int top_n,
+                                      int wideband_rows) {
   if (count <= 0 || dim <= 0) return InvalidArgumentError("cohort: count and dim must be > 0");
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFoundError("cannot open cohort file " + path);
@@ -42,7 +75,7 @@ Result<ScoreCohort> ScoreCohort::Load(const std::string& path, int count, int di
     return DataLossError(
         fmt::format("cohort file {} does not hold exactly {} x {} float32", path, count, dim));
   }
-  return Create(std::move(values), dim, top_n);
+  return Create(std::move(values), dim, top_n, wideband_rows);
 }
 
 Status ScoreCohort::Save(const std::string& path) const {
@@ -56,6 +89,23 @@ Status ScoreCohort::Save(const std::string& path) const {
 
 CohortStats ScoreCohort::StatsOf(std::span<const float> embedding) const {
   if (count_ == 0 || embedding.size() != static_cast<size_t>(dim_)) return {};
+  std::vector<float> scores = Scores(embedding);
+  return TopNStats(scores, top_n_);
+}
+
+CohortStatsByChannel ScoreCohort::StatsByChannel(std::span<const float> embedding) const {
+  if (count_ == 0 || embedding.size() != static_cast<size_t>(dim_)) return {};
+  std::vector<float> scores = Scores(embedding);
+  if (wideband_rows_ == 0) {
+    const CohortStats all = TopNStats(scores, top_n_);
+    return {all, all};
+  }
+  const std::span<float> s(scores);
+  return {TopNStats(s.first(static_cast<size_t>(wideband_rows_)), top_n_),
+          TopNStats(s.subspan(static_cast<size_t>(wideband_rows_)), top_n_)};
+}
+
+std::vector<float> ScoreCohort::Scores(std::span<const float> embedding) const {
   std::vector<float> scores(static_cast<size_t>(count_));
   for (int i = 0; i < count_; ++i) {
     const float* row = embeddings_.data() + static_cast<size_t>(i) * dim_;
@@ -63,17 +113,7 @@ CohortStats ScoreCohort::StatsOf(std::span<const float> embedding) const {
     for (int d = 0; d < dim_; ++d) dot += row[d] * embedding[d];
     scores[i] = dot;
   }
-  std::nth_element(scores.begin(), scores.begin() + (top_n_ - 1), scores.end(),
-                   std::greater<float>());
-  double sum = 0.0, sum2 = 0.0;
-  for (int i = 0; i < top_n_; ++i) {
-    sum += scores[i];
-    sum2 += static_cast<double>(scores[i]) * scores[i];
-  }
-  CohortStats s;
-  s.mean = sum / top_n_;
-  s.std = std::max(kMinCohortStd, std::sqrt(std::max(0.0, sum2 / top_n_ - s.mean * s.mean)));
-  return s;
+  return scores;
 }
 
 double ScoreCohort::Normalize(double score, const CohortStats& e, const CohortStats& p) {

@@ -66,6 +66,32 @@ TEST(ScoreCohortTest, TopNStatisticsAndNormalisationAreExact) {
   EXPECT_EQ(neutral.std, 1.0);
 }
 
+TEST(ScoreCohortTest, ASplitCohortGivesEachChannelsStatistics) {
+  // Rows 0-1 wideband (e0, e1), rows 2-3 telephone (e0 + e1, e2). Probe e0 scores 1, 0 against
+  // the wideband part and 0.7071, 0 against the telephone part.
+  std::vector<float> rows;
+  for (auto v : {Axis(3, 0), Axis(3, 1), std::vector<float>{1, 1, 0}, Axis(3, 2)}) {
+    rows.insert(rows.end(), v.begin(), v.end());
+  }
+  auto split = ScoreCohort::Create(rows, 3, 1, 2);
+  ASSERT_TRUE(split.ok()) << split.status().ToString();
+  EXPECT_EQ(split->wideband_rows(), 2);
+  const CohortStatsByChannel s = split->StatsByChannel(Axis(3, 0));
+  EXPECT_NEAR(s.wideband.mean, 1.0, 1e-6);
+  EXPECT_NEAR(s.telephone.mean, 1.0 / std::sqrt(2.0), 1e-6);
+  EXPECT_EQ(&s.In(true), &s.telephone);
+  EXPECT_EQ(&s.In(false), &s.wideband);
+  // Not split: both channels get the whole cohort's statistics.
+  auto whole = ScoreCohort::Create(rows, 3, 1);
+  ASSERT_TRUE(whole.ok());
+  const CohortStatsByChannel w = whole->StatsByChannel(Axis(3, 0));
+  EXPECT_NEAR(w.wideband.mean, 1.0, 1e-6);
+  EXPECT_NEAR(w.telephone.mean, 1.0, 1e-6);
+  // A part smaller than top_n, or a split beyond the rows, is refused.
+  EXPECT_FALSE(ScoreCohort::Create(rows, 3, 3, 2).ok());
+  EXPECT_FALSE(ScoreCohort::Create(rows, 3, 1, 5).ok());
+}
+
 TEST(ScoreCohortTest, BadInputIsRefused) {
   EXPECT_FALSE(ScoreCohort::Create({}, 3, 1).ok());
   EXPECT_FALSE(ScoreCohort::Create({1, 2, 3, 4}, 3, 1).ok());
@@ -295,7 +321,7 @@ TEST(CalibrationTest, FileRoundTripsAndRefusesAnotherModelOrGarbage) {
   EXPECT_FALSE(loaded->channel(Channel::kWideband).bands.at(0).usable[0]);
   const ProbeEvidence p = Probe(5.0);
   EXPECT_DOUBLE_EQ(loaded->channel(Channel::kCross).bands.at(1).threshold[1], 0.3);
-  const EnrolledEvidence enrolled{{0.1, 0.1}, false};
+  const EnrolledEvidence enrolled{{{0.1, 0.1}, {0.1, 0.1}}, false};
   EXPECT_EQ(loaded->Judge(0.4, enrolled, p, SecurityLevel::kBalanced).normalized,
             with_cohort.Judge(0.4, enrolled, p, SecurityLevel::kBalanced).normalized);
 
