@@ -47,14 +47,8 @@ Result<ScoreCohort> ScoreCohort::Create(std::vector<float> embeddings, int dim, 
     return InvalidArgumentError(
         fmt::format("cohort: {} wideband rows of {}", wideband_rows, c.count_));
   }
-  if (wideband_rows > 0 && wideband_rows < c.count_) {
-    if (std::min(wideband_rows, c.count_ - wideband_rows) < c.top_n_) {
-      return InvalidArgumentError(
-          fmt::format("cohort: channel parts of {} and {} rows are smaller than top_n {}",
-                      wideband_rows, c.count_ - wideband_rows, c.top_n_));
-    }
-    c.wideband_rows_ = wideband_rows;
-  }
+  // A part smaller than top_n uses all of its rows.
+  if (wideband_rows < c.count_) c.wideband_rows_ = wideband_rows;
   c.embeddings_ = std::move(embeddings);
   for (int i = 0; i < c.count_; ++i) {
     L2Normalize(std::span<float>(c.embeddings_).subspan(static_cast<size_t>(i) * dim, dim));

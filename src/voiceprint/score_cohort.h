@@ -45,8 +45,8 @@ class ScoreCohort {
   ScoreCohort() = default;
   /// `embeddings`: count x dim row-major, each row L2-normalised (rows are re-normalised here).
   /// top_n is clamped to the cohort size. The first `wideband_rows` rows are wideband voices,
-  /// the rest telephone ones; 0 (or all rows): one cohort for both channels. kInvalidArgument:
-  /// empty, ragged or non-finite input, or a channel part smaller than top_n.
+  /// the rest telephone ones; 0 (or all rows): one cohort for both channels (a part smaller than
+  /// top_n uses all its rows). kInvalidArgument: empty, ragged or non-finite input.
   static Result<ScoreCohort> Create(std::vector<float> embeddings, int dim, int top_n,
                                     int wideband_rows = 0);
   /// Reads `count` x `dim` little-endian float32 values from a file (the calibration file's

@@ -87,8 +87,10 @@ TEST(ScoreCohortTest, ASplitCohortGivesEachChannelsStatistics) {
   const CohortStatsByChannel w = whole->StatsByChannel(Axis(3, 0));
   EXPECT_NEAR(w.wideband.mean, 1.0, 1e-6);
   EXPECT_NEAR(w.telephone.mean, 1.0, 1e-6);
-  // A part smaller than top_n, or a split beyond the rows, is refused.
-  EXPECT_FALSE(ScoreCohort::Create(rows, 3, 3, 2).ok());
+  // A part smaller than top_n uses all its rows; a split beyond the rows is refused.
+  auto wide_top = ScoreCohort::Create(rows, 3, 3, 2);
+  ASSERT_TRUE(wide_top.ok()) << wide_top.status().ToString();
+  EXPECT_NEAR(wide_top->StatsByChannel(Axis(3, 0)).wideband.mean, 0.5, 1e-6);
   EXPECT_FALSE(ScoreCohort::Create(rows, 3, 1, 5).ok());
 }
 
