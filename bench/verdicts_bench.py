@@ -27,6 +27,9 @@ cut pieces live in a temporary directory outside the repository):
            list in models/voxgate-starter.calibration-set.tsv, train/data.py's Random(1234)
            rule), one ~14-s utterance each, cut with ffmpeg into floor(duration / --piece-s) equal
            consecutive pieces (16 kHz mono PCM WAV); enroll from the first 2 (or --enroll)
+  so40     the 40 speechocean762 speakers (Mandarin-L1 adults and children reading English, one
+           sentence per file) held out of training for calibration (from the same list)
+  cvzh40   the 40 Common Voice zh-CN speakers held out of training for calibration (same list)
 --channel telephone puts every file (enrolment and probe) through an 8-kHz G.711 u-law channel
 (ffmpeg, into the temporary directory) before it is sent, as a recorded phone call would arrive;
 --channel cross only the probes: users enrolled from wideband audio (an app) verified on a call.
@@ -64,7 +67,7 @@ LIBRI_TRAIN = "resemblyzer-librispeech/librispeech_train-clean-100"
 HELDOUT_LIST = REPO / "models/voxgate-starter.calibration-set.tsv"
 RESPONSE_FIELDS = ("confidence", "score", "llr", "threshold", "security_level", "calibrated",
                    "quality", "speech_s", "reason")
-SETS = ("dev", "aishell", "srdata", "libri30")
+SETS = ("dev", "aishell", "srdata", "libri30", "so40", "cvzh40")
 
 
 def log(msg):
@@ -148,6 +151,20 @@ def load_libri30(root, enroll, tmp, piece_s=3.5):
     return out, notes
 
 
+def load_heldout_set(prefix):
+    """The held-out training-pool speakers of one set (models/...calibration-set.tsv)."""
+    def load(root, enroll, tmp):
+        by = {}
+        for line in HELDOUT_LIST.read_text().splitlines():
+            if not line or line.startswith("#") or not line.startswith(prefix):
+                continue
+            path, label = line.split("\t")
+            by.setdefault(label, []).append(str(root / path))
+        return {s: (sorted(fs)[:enroll], sorted(fs)[enroll:]) for s, fs in sorted(by.items())}, [
+            f"held-out list from {HELDOUT_LIST.relative_to(REPO)}"]
+    return load
+
+
 def through_g711(files, tmp):
     """Each file as an 8-kHz mono G.711 u-law WAV in tmp (what a telephone channel delivers)."""
     out_dir = os.path.join(tmp, "g711")
@@ -162,8 +179,9 @@ def through_g711(files, tmp):
 
 
 LOADERS = {"dev": load_dev, "aishell": load_aishell, "srdata": load_srdata,
-           "libri30": load_libri30}
-DEFAULT_ENROLL = {"dev": 3, "aishell": 3, "srdata": None, "libri30": 2}
+           "libri30": load_libri30, "so40": load_heldout_set("train/speechocean762/"),
+           "cvzh40": load_heldout_set("train/commonvoice-zh-CN/")}
+DEFAULT_ENROLL = {"dev": 3, "aishell": 3, "srdata": None, "libri30": 2, "so40": 3, "cvzh40": 2}
 
 
 def duplicates(speakers):

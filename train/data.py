@@ -23,9 +23,13 @@ CACHE = os.path.join(WORK, "cache")
 LIBRI_TRAIN = "resemblyzer-librispeech/librispeech_train-clean-100"
 LIBRI_TEST = "resemblyzer-librispeech/librispeech_test-other"
 TRAIN_SETS = ["speechocean762", "commonvoice-zh-CN", "commonvoice-multilingual", "commonvoice-fa"]
-# Augmented versions computed once per training segment. Adding "speed0.9", "speed1.1" here gives speed-perturbed
-# copies as extra speaker classes (Kaldi/WeSpeaker practice); left out of the starter run for lack of CPU time.
-VERSIONS = ["clean", "telephone", "noisy_reverb"]
+# Augmented versions computed once per training segment. "speed0.9" and "speed1.1" are speed-perturbed copies
+# that count as extra speaker classes (Kaldi/WeSpeaker practice); drop them for a quicker run.
+VERSIONS = ["clean", "telephone", "noisy_reverb", "speed0.9", "speed1.1"]
+# Training-pool speakers held out for calibration (security levels, LLR): speakers with at least
+# CAL_MIN_FILES files, drawn with the run's seed. More impostor trials than the dev-free sets alone give.
+CAL_FROM_SETS = ["speechocean762", "commonvoice-zh-CN"]
+CAL_MIN_FILES = 4
 LIBRI_SEG_S = 3.5  # librispeech_train-clean-100 has one ~14-s file per speaker: chop it into segments
 
 
@@ -33,22 +37,24 @@ def _rel(p):
     return os.path.relpath(p, SPEECH)
 
 
-def list_sets(n_libri_cal=30, seed=1234):
+def list_sets(n_libri_cal=30, seed=1234, n_cal_per_set=40):
     """Return (train, calib, test) lists of (relative path, speaker label)."""
-    train = []
+    train, calib = [], []
     for s in TRAIN_SETS:
-        for spk_dir in sorted(glob.glob(os.path.join(SPEECH, "train", s, "*"))):
-            if not os.path.isdir(spk_dir):
-                continue
+        spk_dirs = [d for d in sorted(glob.glob(os.path.join(SPEECH, "train", s, "*"))) if os.path.isdir(d)]
+        held = set()
+        if s in CAL_FROM_SETS and n_cal_per_set > 0:
+            eligible = [d for d in spk_dirs if len(glob.glob(os.path.join(d, "*.opus"))) >= CAL_MIN_FILES]
+            held = set(random.Random(seed).sample(eligible, n_cal_per_set))
+        for spk_dir in spk_dirs:
             # Common Voice: the folder is the client_id (multilingual: across all languages in the folder)
             label = f"{s}/{os.path.basename(spk_dir)}"
             for f in sorted(glob.glob(os.path.join(spk_dir, "*.opus"))):
-                train.append((_rel(f), label))
+                (calib if spk_dir in held else train).append((_rel(f), label))
     libri = sorted(glob.glob(os.path.join(SPEECH, LIBRI_TRAIN, "*.flac")))
     spk_of = {f: os.path.basename(f).split("-")[0] for f in libri}
     spks = sorted(set(spk_of.values()))
     cal_spk = set(random.Random(seed).sample(spks, n_libri_cal))
-    calib = []
     for f in libri:
         (calib if spk_of[f] in cal_spk else train).append((_rel(f), f"librispeech/{spk_of[f]}"))
     for f in sorted(glob.glob(os.path.join(SPEECH, "aishell1-sample", "AISHELL_Sample_data", "*.wav"))):
@@ -135,9 +141,9 @@ def _augment_one(args):
     return seg_id, [fbank(v[k]).astype(np.float16) for k in VERSIONS]
 
 
-def prepare(procs=2, seed=1234, n_libri_cal=30):
+def prepare(procs=2, seed=1234, n_libri_cal=30, n_cal_per_set=40):
     """Decode everything once and precompute fbank of clean + augmented versions. Cached."""
-    train, calib, test = list_sets(n_libri_cal, seed)
+    train, calib, test = list_sets(n_libri_cal, seed, n_cal_per_set)
     idx_path = os.path.join(CACHE, "index_train.npz")
     feats_path = os.path.join(CACHE, "feats_train.npy")
     waves_tr = decoded("train", train, procs)

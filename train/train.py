@@ -71,6 +71,16 @@ def margin_at(p, m, start=0.05, end=0.30):
     return 0.0 if p < start else m * min(1.0, (p - start) / (end - start))
 
 
+def phase_at(p, a, rng):
+    """(crop frames, margin) of a step at progress p. Before the large-margin fine-tuning (the last
+    a.lmft_frac of the run) each batch takes a crop length drawn from [0.75, 1.25] x a.crop, so the
+    network sees short and long evidence alike; the fine-tuning trains on longer crops with a larger
+    margin (Thienpondt et al. 2021) while the learning rate is already low."""
+    if a.lmft_frac > 0 and p >= 1.0 - a.lmft_frac:
+        return a.lmft_crop, a.lmft_margin
+    return int(rng.integers(int(a.crop * 0.75), int(a.crop * 1.25) + 1)), margin_at(p, a.margin)
+
+
 def build_model(a):
     return ECAPALite(channels=a.channels, mfa=a.mfa, emb=EMB_DIM, stride=a.stride, scale=a.res2_scale)
 
@@ -100,10 +110,11 @@ def train(a, calib_feats, calib_labels):
             if p >= 1.0:
                 done = True
                 break
-            lr, m = lr_at(p, a.lr), margin_at(p, a.margin)
+            lr = lr_at(p, a.lr)
+            crop, m = phase_at(p, a, rng)
             for g in opt.param_groups:
                 g["lr"] = lr
-            x, y = make_batch(feats, ix, perm[k * a.batch:(k + 1) * a.batch], rng, a.crop)
+            x, y = make_batch(feats, ix, perm[k * a.batch:(k + 1) * a.batch], rng, crop)
             x, y = x.to(dev), y.to(dev)
             loss, acc = head(model(x), y, margin=m)
             opt.zero_grad(set_to_none=True)
@@ -113,7 +124,7 @@ def train(a, calib_feats, calib_labels):
             step += 1
             tl, ta, tn = tl + loss.item(), ta + acc.item(), tn + 1
             if step % 25 == 0:
-                log(f"ep {epoch} step {step} ({k + 1}/{steps_per_epoch}) p={p:.3f} lr={lr:.2e} m={m:.3f} "
+                log(f"ep {epoch} step {step} ({k + 1}/{steps_per_epoch}) p={p:.3f} lr={lr:.2e} m={m:.3f} crop={crop} "
                     f"loss={tl / tn:.3f} acc={ta / tn:.3f} {(time.time() - t0) / step:.2f}s/step")
             if time.time() - last_eval > a.eval_every_min * 60:
                 best = maybe_save(a, model, calib_feats, calib_labels, step, epoch, p, best)
@@ -220,7 +231,10 @@ def main():
     ap.add_argument("--res2-scale", type=int, default=4)
     ap.add_argument("--stride", type=int, default=2)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--crop", type=int, default=200, help="training crop in frames (10 ms)")
+    ap.add_argument("--crop", type=int, default=200, help="mean training crop in frames (10 ms), varied +-25 %%")
+    ap.add_argument("--lmft-frac", type=float, default=0.15, help="last part of the run: large-margin fine-tuning")
+    ap.add_argument("--lmft-crop", type=int, default=300, help="crop (frames) during the large-margin fine-tuning")
+    ap.add_argument("--lmft-margin", type=float, default=0.3, help="AAM margin during the large-margin fine-tuning")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--wd", type=float, default=1e-3)
     ap.add_argument("--margin", type=float, default=0.2)
@@ -234,6 +248,8 @@ def main():
     ap.add_argument("--procs", type=int, default=2, help="processes for data prep")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--n-libri-cal", type=int, default=30)
+    ap.add_argument("--n-cal-per-set", type=int, default=40,
+                    help="speakers of each of data.CAL_FROM_SETS held out of training for calibration")
     ap.add_argument("--skip-train", action="store_true", help="only calibrate/export/evaluate a checkpoint")
     ap.add_argument("--checkpoint", default="best.pt", help="checkpoint under train/work/ to export")
     ap.add_argument("--model-version", default="0.1.0")
@@ -242,7 +258,8 @@ def main():
     seed_all(a.seed)
     os.makedirs(WORK, exist_ok=True)
     t = time.time()
-    train_items, calib_items, test_items, waves_cal, waves_te = data.prepare(a.procs, a.seed, a.n_libri_cal)
+    train_items, calib_items, test_items, waves_cal, waves_te = data.prepare(a.procs, a.seed, a.n_libri_cal,
+                                                                               a.n_cal_per_set)
     log(f"prep done in {time.time() - t:.0f}s: train {len(train_items)} files, calib {len(calib_items)}, "
         f"test {len(test_items)}")
     calib_labels_f = [l for _, l in calib_items]

@@ -296,6 +296,14 @@ double Calibration::NominalCosineThreshold(SecurityLevel level) const {
   return 1.0;
 }
 
+double Calibration::ShortProbeCosineThreshold(SecurityLevel level, double fallback) const {
+  if (!calibrated_) return fallback;
+  const ChannelCalibration& wb = channels_[0];
+  if (wb.bands.empty() || !wb.bands.front().usable[static_cast<int>(level)]) return fallback;
+  const double t = wb.bands.front().threshold[static_cast<int>(level)];
+  return cohort_.empty() ? t : ScoreCohort::Denormalize(t, wb.typical, wb.typical);
+}
+
 Channel Calibration::ChannelOf(bool enrolled_narrowband, const dsp::SignalQuality& probe) {
   if (enrolled_narrowband != probe.narrowband) return Channel::kCross;
   return probe.narrowband ? Channel::kTelephone : Channel::kWideband;

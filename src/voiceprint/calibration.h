@@ -149,6 +149,10 @@ class Calibration {
   /// The wideband normalised-score threshold of `level` for long probes, as a raw cosine against
   /// an average voice (for display where no trial is at hand); the model threshold uncalibrated.
   double NominalCosineThreshold(SecurityLevel level) const;
+  /// The raw cosine below which a probe of the shortest calibrated length fails `level` (its
+  /// wideband threshold, de-normalised with the typical cohort statistics): what live speaker-
+  /// change detection compares 2-s chunks with. `fallback` when uncalibrated or not usable.
+  double ShortProbeCosineThreshold(SecurityLevel level, double fallback) const;
 
   /// The verdict on `probe` given its raw cosine `score` against an enrolled voiceprint.
   /// `cosine_threshold`, when given, replaces the level's threshold (raw cosine, no

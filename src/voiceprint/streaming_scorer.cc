@@ -651,12 +651,15 @@ Result<std::unique_ptr<StreamingScorer>> StreamingScorer::Create(
   if (threshold >= -1) impl->fixed_threshold = threshold;
   impl->threshold =
       threshold >= -1 ? threshold : directory->calibration().NominalCosineThreshold(impl->level);
-  // Speaker change compares raw chunk embeddings: near the model's own EER threshold, not the
-  // (stricter) threshold of a security level.
+  // Speaker change compares raw chunk embeddings. Calibrated: a chunk unlike the turn is one the
+  // lenient level would refuse as a probe of the shortest calibrated length (two such chunks in a
+  // row start a turn). Uncalibrated: just under the model's own EER threshold.
   const ModelInfo& info = embedder->model_info();
   const double model_threshold = info.has_threshold ? info.threshold : 0.5;
-  impl->change_threshold =
-      config.change_threshold < -1 ? model_threshold - 0.04 : config.change_threshold;
+  impl->change_threshold = config.change_threshold >= -1
+                               ? config.change_threshold
+                               : directory->calibration().ShortProbeCosineThreshold(
+                                     SecurityLevel::kConvenient, model_threshold - 0.04);
   impl->rate = embedder->model_info().sample_rate_hz;
   impl->embedder = std::move(embedder);
   impl->directory = std::move(directory);

@@ -47,7 +47,7 @@ struct StreamingScorerConfig {
   bool speaker_change = true;         // split turns when the voice changes
   double change_chunk_s = 2.0;        // speech per change-detection chunk
   double change_threshold = -2.0;     // chunk-vs-turn cosine under this starts a turn; < -1: the
-                                      // decision threshold - 0.04
+                                      // calibration's (ShortProbeCosineThreshold, convenient)
   int top_k = 3;                      // identify: candidates reported
   double enroll_speech_s = 12.0;      // enroll: speech collected before enrolling
   int enroll_samples = 3;             // enroll: the speech is split into this many samples

@@ -130,7 +130,7 @@ class SipCallTest : public ::testing::Test {
              {"VOXGATE_SIP_PORT", "0"},
              // Identify and record calls last as long as the caller sends; end them soon after.
              {"VOXGATE_CALLS_MEDIA_TIMEOUT_S", "2"},
-             // The calibrated threshold (0.2865) is an equal-error point over short clean
+             // The model's raw threshold (0.2878) is an equal-error point over short clean
              // trials; on narrowband calls the starter model's impostors reach 0.29-0.31 (see
              // stream_itest), so calls use a stricter operating point, as a call centre would.
              {"VOXGATE_CALLS_THRESHOLD", "0.45"},

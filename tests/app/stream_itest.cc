@@ -201,7 +201,7 @@ TEST_F(StreamTest, VerifyAcceptsTheTrueSpeakerAndRejectsAnImpostorOverG711) {
     std::vector<uint8_t> ulaw = Ulaw8k(speaker, 4, 7);
     WsClient ws;
     ASSERT_TRUE(ws.Connect(server_->port())) << ws.error();
-    // The model's calibrated threshold (0.2865) is an equal-error point over short and clean
+    // The model's raw threshold (0.2878) is an equal-error point over short and clean
     // trials; on 20 s of narrowband speech these impostors score 0.29-0.31 and the true caller
     // 0.75, so the call centre's stricter operating point is passed per stream.
     ws.SendText(nlohmann::json{

@@ -18,12 +18,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Measured at release with the model's own threshold 0.2865 (see models/MODEL.md): false rejects
-// 0.67 %, false accepts 9.9 %, EER 3.58 %, 1-NN 100 of 100. The bounds leave a little room; a
-// regression of the model, the features, the VAD trimming or the decoder pushes these over.
+// Measured at release with the model's own threshold 0.2878 (see models/MODEL.md): false rejects
+// 0.22 %, false accepts 11.2 %, EER 2.67 % (model 0.2.0; 0.1.0: 0.67 %, 9.9 %, 3.58 %). The bounds
+// leave a little room; a regression of the model, the features, the VAD trimming or the decoder
+// pushes these over. (Verdicts do not use this raw threshold: see calibrate_itest.cc.)
 constexpr double kMaxFalseRejectRate = 0.02;
-constexpr double kMaxFalseAcceptRate = 0.12;
-constexpr double kMaxEer = 0.05;
+constexpr double kMaxFalseAcceptRate = 0.13;
+constexpr double kMaxEer = 0.04;
 constexpr int kMin1NnCorrect = 97;
 
 struct Utterance {

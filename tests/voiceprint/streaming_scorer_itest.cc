@@ -217,7 +217,14 @@ TEST_F(StreamingScorerTest, TwoVoicesGiveTwoTurnsWithTheRightSpeakers) {
   for (auto [a, b] : {std::pair{2, 3}, std::pair{0, 4}, std::pair{1, 0}}) {
     SCOPED_TRACE(kSpeakers[a] + " then " + kSpeakers[b]);
     events_.clear();
-    auto scorer = MakeScorer(LiveMode::kIdentify, "");
+    // The change threshold serve uses: the shipped calibration's (this directory scores raw).
+    auto shipped = Calibration::Load(testing::RepoPath("models/voxgate-starter.calibration.json"),
+                                     (*embedder_)->model_info().id);
+    ASSERT_TRUE(shipped.ok()) << shipped.status().ToString();
+    StreamingScorerConfig config;
+    config.change_threshold = shipped->ShortProbeCosineThreshold(SecurityLevel::kConvenient, -2.0);
+    ASSERT_GT(config.change_threshold, 0.0);
+    auto scorer = MakeScorer(LiveMode::kIdentify, "", config);
     const auto first = Speech(kSpeakers[a], 4, 6);
     const auto second = Speech(kSpeakers[b], 4, 6);
     int64_t clock = FeedFrames(*scorer, first, 0);
@@ -240,7 +247,12 @@ TEST_F(StreamingScorerTest, TwoVoicesGiveTwoTurnsWithTheRightSpeakers) {
 }
 
 TEST_F(StreamingScorerTest, OneVoiceStaysOneTurn) {
-  auto scorer = MakeScorer(LiveMode::kIdentify, "");
+  auto shipped = Calibration::Load(testing::RepoPath("models/voxgate-starter.calibration.json"),
+                                   (*embedder_)->model_info().id);
+  ASSERT_TRUE(shipped.ok()) << shipped.status().ToString();
+  StreamingScorerConfig config;  // with the change threshold serve uses, as above
+  config.change_threshold = shipped->ShortProbeCosineThreshold(SecurityLevel::kConvenient, -2.0);
+  auto scorer = MakeScorer(LiveMode::kIdentify, "", config);
   FeedFrames(*scorer, Speech(kSpeakers[4], 3, 9), 0);
   scorer->Finish();
   EXPECT_EQ(scorer->turns(), 1);
