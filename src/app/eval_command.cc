@@ -30,8 +30,8 @@ struct Item {
   std::string path;              // as found
   std::string key;               // path relative to the eval folder
   std::string speaker;           // parent folder name
-  std::vector<float> embedding;  // probe side
-  std::vector<float> enrolled;   // enrolled side: the embedding, or with --cross the clean one
+  std::vector<float> embedding;  // probe side, and enrolled side without --cross
+  std::vector<float> clean;      // --cross: the enrolled side, from the clean audio
   double duration_s = 0.0;
   Status status;
 };
@@ -111,17 +111,19 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
     evidence[e.item].quality = e.quality;
     enrolled[e.item].narrowband = e.quality.narrowband;
   }
-  for (size_t i = 0; i < items.size(); ++i) items[i].enrolled = items[i].embedding;
   for (EmbeddedSpeech& e : clean) {
     Item& item = items[e.item];
     if (item.status.ok() && !e.status.ok()) item.status = e.status;
-    item.enrolled = e.status.ok() ? std::move(e.embedding) : std::vector<float>{};
+    if (e.status.ok()) item.clean = std::move(e.embedding);
     enrolled[e.item].narrowband = e.quality.narrowband;
   }
+  auto enrolled_side = [&](size_t i) -> const std::vector<float>& {
+    return options.cross ? items[i].clean : items[i].embedding;
+  };
   for (size_t i = 0; i < items.size(); ++i) {
     evidence[i].embedding = items[i].embedding;
     evidence[i].cohort = calibration->StatsOf(items[i].embedding);
-    enrolled[i].cohort = calibration->StatsOf(items[i].enrolled);
+    enrolled[i].cohort = options.cross ? calibration->StatsOf(items[i].clean) : evidence[i].cohort;
   }
 
   std::map<std::string, size_t> index;
@@ -152,11 +154,11 @@ int RunEval(const ModelOptions& model, const EvalOptions& options) {
     scores_out << "enroll\ttest\ttarget\tscore\tnormalized\tllr\tspeech_s\n";
   }
   auto add = [&](size_t a, size_t b, bool target) {
-    if (items[a].enrolled.empty() || items[b].embedding.empty()) {
+    if (enrolled_side(a).empty() || items[b].embedding.empty()) {
       ++skipped;
       return;
     }
-    trials.push_back({voiceprint::Score(items[a].enrolled, items[b].embedding), target});
+    trials.push_back({voiceprint::Score(enrolled_side(a), items[b].embedding), target});
     for (voiceprint::SecurityLevel level : voiceprint::kSecurityLevels) {
       const voiceprint::Verdict v =
           calibration->Judge(trials.back().score, enrolled[a], evidence[b], level);

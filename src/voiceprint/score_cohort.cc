@@ -81,25 +81,8 @@ Status ScoreCohort::Save(const std::string& path) const {
   return Status::Ok();
 }
 
-CohortStats ScoreCohort::StatsOf(std::span<const float> embedding) const {
-  if (count_ == 0 || embedding.size() != static_cast<size_t>(dim_)) return {};
-  std::vector<float> scores = Scores(embedding);
-  return TopNStats(scores, top_n_);
-}
-
 CohortStatsByChannel ScoreCohort::StatsByChannel(std::span<const float> embedding) const {
   if (count_ == 0 || embedding.size() != static_cast<size_t>(dim_)) return {};
-  std::vector<float> scores = Scores(embedding);
-  if (wideband_rows_ == 0) {
-    const CohortStats all = TopNStats(scores, top_n_);
-    return {all, all};
-  }
-  const std::span<float> s(scores);
-  return {TopNStats(s.first(static_cast<size_t>(wideband_rows_)), top_n_),
-          TopNStats(s.subspan(static_cast<size_t>(wideband_rows_)), top_n_)};
-}
-
-std::vector<float> ScoreCohort::Scores(std::span<const float> embedding) const {
   std::vector<float> scores(static_cast<size_t>(count_));
   for (int i = 0; i < count_; ++i) {
     const float* row = embeddings_.data() + static_cast<size_t>(i) * dim_;
@@ -107,7 +90,13 @@ std::vector<float> ScoreCohort::Scores(std::span<const float> embedding) const {
     for (int d = 0; d < dim_; ++d) dot += row[d] * embedding[d];
     scores[i] = dot;
   }
-  return scores;
+  if (wideband_rows_ == 0) {
+    const CohortStats all = TopNStats(scores, top_n_);
+    return {all, all};
+  }
+  const std::span<float> s(scores);
+  return {TopNStats(s.first(static_cast<size_t>(wideband_rows_)), top_n_),
+          TopNStats(s.subspan(static_cast<size_t>(wideband_rows_)), top_n_)};
 }
 
 double ScoreCohort::Normalize(double score, const CohortStats& e, const CohortStats& p) {

@@ -63,10 +63,9 @@ class ScoreCohort {
   /// Rows of wideband voices (the first ones); 0 when the cohort is not split by channel.
   int wideband_rows() const { return wideband_rows_; }
 
-  /// Top-N statistics of `embedding` (L2-normalised, dim() values) against the whole cohort.
-  /// An empty cohort or a wrong size gives {0, 1}.
-  CohortStats StatsOf(std::span<const float> embedding) const;
-  /// The same against each channel's part (both the whole cohort's when it is not split).
+  /// Top-N statistics of `embedding` (L2-normalised, dim() values) against each channel's part
+  /// of the cohort (both the whole cohort's when it is not split). An empty cohort or a wrong
+  /// size gives {0, 1} for both.
   CohortStatsByChannel StatsByChannel(std::span<const float> embedding) const;
 
   /// AS-Norm of raw cosine `score` given both sides' statistics.
@@ -76,9 +75,6 @@ class ScoreCohort {
                             const CohortStats& probe);
 
  private:
-  // The cosine of `embedding` against every row.
-  std::vector<float> Scores(std::span<const float> embedding) const;
-
   std::vector<float> embeddings_;
   int count_ = 0;
   int dim_ = 0;

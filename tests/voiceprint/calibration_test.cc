@@ -48,7 +48,7 @@ TEST(ScoreCohortTest, TopNStatisticsAndNormalisationAreExact) {
   auto cohort = ScoreCohort::Create(rows, 3, 2);
   ASSERT_TRUE(cohort.ok()) << cohort.status().ToString();
   EXPECT_EQ(cohort->count(), 3);
-  const CohortStats s = cohort->StatsOf(Axis(3, 0));
+  const CohortStats s = cohort->StatsByChannel(Axis(3, 0)).wideband;
   const double r = 1.0 / std::sqrt(2.0);
   EXPECT_NEAR(s.mean, (1.0 + r) / 2, 1e-6);
   EXPECT_NEAR(s.std, (1.0 - r) / 2, 1e-6);
@@ -61,7 +61,7 @@ TEST(ScoreCohortTest, TopNStatisticsAndNormalisationAreExact) {
   auto all = ScoreCohort::Create(rows, 3, 50);
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->top_n(), 3);
-  const CohortStats neutral = all->StatsOf(std::vector<float>{1, 0});
+  const CohortStats neutral = all->StatsByChannel(std::vector<float>{1, 0}).wideband;
   EXPECT_EQ(neutral.mean, 0.0);
   EXPECT_EQ(neutral.std, 1.0);
 }
